@@ -1,0 +1,86 @@
+"""The requirement catalogue: every conformance case judges exactly one of these.
+
+A requirement is a sentence of a specification that a server can be held to, with the
+level the spec gives it. ASGI items keep the IDs of the project's ASGI checklist
+(``MAIN-014``, ``HTTP-007``...); RFC items are named after their section, h2spec style
+(``RFC9112-6.1-1`` is the first item we catalogue from RFC 9112 section 6.1).
+
+Levels follow the checklist's legend: MUST, SHOULD and MAY as in RFC 2119; WILL for
+statements of what the server does or what a key holds ("``path`` is ... decoded"),
+which apps rely on and which therefore fail like a MUST. ``derived`` marks items the
+text implies without saying outright; like SHOULD and MAY they can only ever be
+*non-strict*, never *fail*.
+
+The texts are paraphrased with short quotes, so the suite runs without the spec files.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Level(enum.StrEnum):
+    MUST = "MUST"
+    WILL = "WILL"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+    @property
+    def strict(self) -> bool:
+        """Whether a failed check is a *fail* (MUST, WILL) rather than *non-strict*."""
+        return self in (Level.MUST, Level.WILL)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: Level
+    spec: str
+    """Document the requirement comes from, e.g. ``"ASGI www.rst"`` or ``"RFC 9112"``."""
+    section: str
+    """Section (and for the ASGI text, line numbers in asgiref's copy)."""
+    quote: str
+    """A short quote of the spec's own words."""
+    summary: str
+    """What is required, in our words: the line a report shows."""
+    derived: bool = False
+
+    @property
+    def group(self) -> str:
+        """Report group: the ID prefix (``HTTP``, ``MAIN``, ``RFC9112``...)."""
+        return self.id.split("-", 1)[0]
+
+    @property
+    def strict(self) -> bool:
+        return self.level.strict and not self.derived
+
+    @property
+    def reference(self) -> str:
+        return f"{self.spec} {self.section}"
+
+
+class UnknownRequirement(LookupError):
+    pass
+
+
+def _build() -> dict[str, Requirement]:
+    from conformance.catalogue import asgi, rfc9112
+
+    table: dict[str, Requirement] = {}
+    for module in (asgi, rfc9112):
+        for req in module.REQUIREMENTS:
+            if req.id in table:
+                raise ValueError(f"duplicate requirement id {req.id}")
+            table[req.id] = req
+    return table
+
+
+CATALOGUE: dict[str, Requirement] = _build()
+
+
+def lookup(req_id: str) -> Requirement:
+    try:
+        return CATALOGUE[req_id]
+    except KeyError:
+        raise UnknownRequirement(req_id) from None

@@ -1,0 +1,193 @@
+"""The servers under test: how to start each one with an app on a host and port.
+
+A server is a command template. Placeholders are filled per launch:
+
+``{app}``         the app as ``module:attribute`` (e.g. ``fixtures.probe:app``)
+``{host}``        the address to listen on (always loopback)
+``{port}``        a free TCP port chosen by the harness
+``{python}``      the interpreter running the suite (optional)
+``{app_module}``, ``{app_attr}``  the two halves of ``{app}`` (optional)
+
+Named servers are run with the suite's own interpreter (``{python} -m ...``) so the
+server and the suite see the same installed packages. ``--server-cmd`` takes any
+template; it must contain ``{app}``, ``{host}`` and ``{port}``, since a command that
+ignores them would serve something else, somewhere else.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shlex
+import string
+import sys
+from dataclasses import dataclass
+
+REQUIRED_PLACEHOLDERS = frozenset({"app", "host", "port"})
+KNOWN_PLACEHOLDERS = REQUIRED_PLACEHOLDERS | {"python", "app_module", "app_attr"}
+
+
+class ServerConfigError(Exception):
+    """The server selection is unusable; the message is meant for the user as is."""
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    argv: tuple[str, ...]
+    """The command template, one token per argument."""
+    module: str | None = None
+    """Module that must be importable for the server to be installed."""
+    distribution: str | None = None
+    """Distribution to read the version from."""
+    install_hint: str = ""
+    summary: str = ""
+
+    def command(self, *, app: str, host: str, port: int) -> list[str]:
+        module, _, attr = app.partition(":")
+        values = {
+            "app": app,
+            "host": host,
+            "port": str(port),
+            "python": sys.executable,
+            "app_module": module,
+            "app_attr": attr or "app",
+        }
+        return [token.format(**values) for token in self.argv]
+
+    def display_command(self) -> str:
+        return shlex.join(self.argv)
+
+    def version(self) -> str:
+        if self.distribution is None:
+            return "unknown"
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    def check_installed(self) -> None:
+        if self.module is None:
+            return
+        try:
+            found = importlib.util.find_spec(self.module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            hint = f" ({self.install_hint})" if self.install_hint else ""
+            raise ServerConfigError(
+                f"server {self.name!r} is not installed: module {self.module!r} cannot be "
+                f"imported by {sys.executable}{hint}"
+            )
+
+
+_SERVERS_EXTRA = "or pip install 'asgi-conformance[servers]'"
+
+BUILTIN: dict[str, ServerSpec] = {
+    spec.name: spec
+    for spec in (
+        ServerSpec(
+            "reference",
+            ("{python}", "-m", "reference_server", "{app}", "--host", "{host}",
+             "--port", "{port}"),
+            module="reference_server.__main__",
+            distribution="asgi-conformance",
+            install_hint="the reference server ships with asgi-conformance",
+            summary="this project's asyncio reference server",
+        ),
+        ServerSpec(
+            "uvicorn",
+            ("{python}", "-m", "uvicorn", "{app}", "--host", "{host}", "--port", "{port}",
+             "--lifespan", "auto", "--log-level", "warning"),
+            module="uvicorn",
+            distribution="uvicorn",
+            install_hint=f"pip install 'uvicorn[standard]' {_SERVERS_EXTRA}",
+            summary="uvicorn with its default HTTP implementation (httptools when installed)",
+        ),
+        ServerSpec(
+            "uvicorn-h11",
+            ("{python}", "-m", "uvicorn", "{app}", "--host", "{host}", "--port", "{port}",
+             "--lifespan", "auto", "--http", "h11", "--log-level", "warning"),
+            module="uvicorn",
+            distribution="uvicorn",
+            install_hint=f"pip install uvicorn {_SERVERS_EXTRA}",
+            summary="uvicorn with its h11 HTTP implementation",
+        ),
+        ServerSpec(
+            "hypercorn",
+            ("{python}", "-m", "hypercorn", "--bind", "{host}:{port}", "{app}"),
+            module="hypercorn",
+            distribution="hypercorn",
+            install_hint=f"pip install hypercorn {_SERVERS_EXTRA}",
+            summary="hypercorn (asyncio worker)",
+        ),
+        ServerSpec(
+            "daphne",
+            ("{python}", "-m", "daphne", "-b", "{host}", "-p", "{port}", "{app}"),
+            module="daphne",
+            distribution="daphne",
+            install_hint=f"pip install daphne {_SERVERS_EXTRA}",
+            summary="daphne (Twisted)",
+        ),
+        ServerSpec(
+            "granian",
+            ("{python}", "-m", "granian", "--interface", "asgi", "--host", "{host}",
+             "--port", "{port}", "--log-level", "warning", "{app}"),
+            module="granian",
+            distribution="granian",
+            install_hint=f"pip install granian {_SERVERS_EXTRA}",
+            summary="granian (Rust HTTP stack) with its ASGI interface",
+        ),
+    )
+}
+
+
+def parse_template(template: str, name: str = "custom") -> ServerSpec:
+    """Turn a ``--server-cmd`` string into a spec, or explain what is wrong with it."""
+    try:
+        argv = tuple(shlex.split(template))
+    except ValueError as exc:
+        raise ServerConfigError(f"--server-cmd: cannot split {template!r}: {exc}") from None
+    if not argv:
+        raise ServerConfigError("--server-cmd is empty")
+    seen: set[str] = set()
+    for token in argv:
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(token) if f is not None]
+        except ValueError as exc:
+            raise ServerConfigError(
+                f"--server-cmd: bad placeholder syntax in {token!r}: {exc} "
+                "(write a literal brace as {{ or }})"
+            ) from None
+        for field_name in fields:
+            if field_name not in KNOWN_PLACEHOLDERS:
+                raise ServerConfigError(
+                    f"--server-cmd: unknown placeholder {{{field_name}}}; known: "
+                    + ", ".join(f"{{{k}}}" for k in sorted(KNOWN_PLACEHOLDERS))
+                )
+            seen.add(field_name)
+    missing = REQUIRED_PLACEHOLDERS - seen
+    if missing:
+        raise ServerConfigError(
+            "--server-cmd: the template must contain "
+            + ", ".join(f"{{{k}}}" for k in sorted(missing))
+            + f" (got {template!r}); the harness chooses the app, host and port"
+        )
+    return ServerSpec(name=name, argv=argv, summary="custom command (--server-cmd)")
+
+
+def resolve(name: str | None, template: str | None, custom_name: str | None) -> ServerSpec:
+    """The server the user asked for, checked: known name, installed, valid template."""
+    if template is not None:
+        if name is not None:
+            raise ServerConfigError("give either --server or --server-cmd, not both")
+        return parse_template(template, custom_name or "custom")
+    chosen = name or "reference"
+    spec = BUILTIN.get(chosen)
+    if spec is None:
+        raise ServerConfigError(
+            f"unknown server {chosen!r}; known: {', '.join(BUILTIN)} "
+            "(use --server-cmd for any other server)"
+        )
+    spec.check_installed()
+    return spec

@@ -1,0 +1,3 @@
+"""The project's own tests: the harness (client, launcher, probe, plugin, reports)."""
+
+pytest_plugins = ["pytester"]
