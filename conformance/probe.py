@@ -26,7 +26,7 @@ from fixtures.probe import HEADER_ARGS, HEADER_ID, HEADER_SCENARIO
 
 RECORD_TIMEOUT = 2.0
 """How long to wait for the app to record something the server should deliver."""
-RECORD_GRACE = 0.3
+RECORD_GRACE = 0.2
 """How long to wait for a call record once the response is already in: the probe writes
 its records before it sends, so a record still missing then was never written."""
 
@@ -272,6 +272,9 @@ class Probe:
     ) -> CallView:
         """Wait until the (first) call satisfies ``until``; ``what`` names the expectation
         in the failure message ("the app received http.disconnect")."""
+
+        if self.responded:
+            self.calls(1)  # a response without a call record: the app never ran; say so now
 
         def ready(records: list[Record]) -> bool:
             views = _group_calls(records)

@@ -3,10 +3,12 @@ events given to send(), and exceptions escaping the app."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 
+from conformance.rawhttp import MalformedResponse
 from conformance.verdicts import NoResponse
 
 req = pytest.mark.requirement
@@ -35,6 +37,8 @@ def test_invalid_event_raises(probe, name):
     steps += [["send", {"type": "http.response.body", "body": b"fallback"}]]
     conn = probe.connect()
     conn.send(probe.request("GET", "/", scenario="script", args={"steps": steps}))
+    with contextlib.suppress(NoResponse, MalformedResponse):
+        probe.read(conn)  # evidence only: what the client gets here is not judged
     bad = events[-1]
     call = probe.wait_for(
         "the app's send() of the invalid event returned or raised",
