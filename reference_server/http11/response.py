@@ -1,0 +1,352 @@
+"""Sans-I/O HTTP/1.1 response framing (RFC 9112 §6, §7; RFC 9110 §6.4.1, §8.6, §15).
+
+The ASGI application describes a response as events (a start with status and headers,
+then body pieces, then perhaps trailers); :class:`ResponseWriter` turns them into bytes
+and decides the *framing*, which the application never controls:
+
+- **Content-Length** when the application sets one (we count the bytes and refuse more)
+  or when the whole body arrives in the first body event (we compute it).
+- **chunked** when the length is unknown and the client speaks HTTP/1.1, or when
+  trailers were asked for and the client accepts them (``TE: trailers``).
+- **close-delimited** when the length is unknown and the client speaks HTTP/1.0, which
+  cannot parse chunked (RFC 9112 §6.1: "A server MUST NOT send a response containing
+  Transfer-Encoding unless the corresponding request indicates HTTP/1.1").
+- **no body** for HEAD, 204 and 304 (RFC 9110 §6.4.1), whatever the app sends.
+
+A ``Transfer-Encoding`` set by the app is dropped: www.rst says "the server must ignore
+it", and trusting it would let an app desynchronise the client's framing. A
+``Connection`` header from the app is replaced by the server's own, honouring ``close``.
+
+The head is held back until the first body event (www.rst allows it: servers "need not
+flush ... until the first Response Body event"), so the common start+body pair goes out
+in one write with an exact Content-Length, and an app that fails between the two can
+still get a clean 500.
+
+Invalid input from the app raises :class:`LocalProtocolError` (a ValueError), which the
+ASGI layer lets surface from ``send()`` (asgi.rst, Error Handling).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+
+from .errors import LocalProtocolError
+
+# RFC 9110 §5.1: field-name = token.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+#: Header names an application sent before that passed the token check (apps send the
+#: same few names on every response; bounded).
+_VALID_NAMES: set[bytes] = set()
+# RFC 9110 §5.5: a field value is VCHAR, obs-text, SP and HTAB. CR, LF and NUL are the
+# dangerous ones (response splitting); the other controls are refused too.
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
+
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def status_line(status: int) -> bytes:
+    """``HTTP/1.1 <status> <reason>\\r\\n``. We answer HTTP/1.0 requests with HTTP/1.1 too
+    (RFC 9112 §2.3: the highest version we conform to with the request's major version);
+    the framing, not the label, is what adapts to a 1.0 client."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            reason = HTTPStatus(status).phrase.encode("ascii")
+        except ValueError:
+            reason = b""
+        line = b"HTTP/1.1 %d %s\r\n" % (status, reason)
+        if len(_STATUS_LINES) < 1024:
+            _STATUS_LINES[status] = line
+    return line
+
+
+class DateCache:
+    """The ``date`` header line, rebuilt at most once a second (RFC 9110 §6.6.1: an origin
+    server with a clock MUST send Date). Formatting it per request would cost more than
+    the rest of a hello-world response."""
+
+    __slots__ = ("_line", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._line = b""
+
+    def line(self) -> bytes:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._line = b"date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        return self._line
+
+
+DATE = DateCache()
+
+# Framing modes.
+_UNDECIDED, _LENGTH, _CHUNKED, _CLOSE, _NOBODY, _AWAIT_TRAILERS = range(6)
+
+
+def _check_fields(headers: Any, what: str) -> list[tuple[bytes, bytes]]:
+    """Validate an ASGI header iterable: [name, value] pairs of ``bytes`` with a token
+    name and a value free of CR, LF, NUL and other controls."""
+    if headers is None:
+        return []
+    out: list[tuple[bytes, bytes]] = []
+    try:
+        for pair in headers:
+            name, value = pair
+            if type(name) is not bytes or type(value) is not bytes:
+                raise LocalProtocolError(
+                    f"{what} names and values must be bytes, got "
+                    f"{type(name).__name__}/{type(value).__name__}")
+            if name not in _VALID_NAMES:
+                if _TOKEN(name) is None:
+                    raise LocalProtocolError(f"invalid {what} name {name!r}")
+                if len(_VALID_NAMES) < 1024:
+                    _VALID_NAMES.add(name)
+            if _BAD_VALUE(value) is not None:
+                raise LocalProtocolError(f"invalid {what} value for {name!r}: {value!r}")
+            out.append((name, value))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, LocalProtocolError):
+            raise
+        raise LocalProtocolError(f"{what} must be an iterable of [name, value] pairs") from exc
+    return out
+
+
+class ResponseWriter:
+    """Frames one response to one request.
+
+    ``method`` and ``http_version`` are the request's; ``keep_alive`` says whether the
+    request allows the connection to be reused; ``te_trailers`` whether the client
+    accepts trailers. ``extra`` is pre-rendered header lines the server adds (server
+    header), ``date`` whether to add a Date header when the app has none.
+    """
+
+    __slots__ = (
+        "_chunked_ok", "_date", "_extra", "_head", "_head_only", "_mode", "_remaining",
+        "_send_trailers", "_status", "_trailer_buf", "complete", "head_sent", "http10",
+        "keep_alive", "started", "trailers_pending",
+    )
+
+    def __init__(self, method: bytes, http_version: bytes, keep_alive: bool,
+                 te_trailers: bool = False, extra: bytes = b"", date: bool = True) -> None:
+        self.http10 = http_version == b"1.0"
+        self._head_only = method == b"HEAD"
+        self.keep_alive = keep_alive
+        self._chunked_ok = not self.http10
+        self._send_trailers = te_trailers and not self.http10
+        self._extra = extra
+        self._date = date
+        self._mode = _UNDECIDED
+        self._remaining = 0
+        self._head: list[bytes] = []
+        self._status = 0
+        self._trailer_buf = b""
+        #: http.response.start was accepted.
+        self.started = False
+        #: The status line and headers have been handed out for writing.
+        self.head_sent = False
+        #: The response is complete on the wire (trailers may still be expected on the
+        #: ASGI side when the client did not ask for them; see :attr:`trailers_pending`).
+        self.complete = False
+        #: The app announced trailers and has not sent them yet.
+        self.trailers_pending = False
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    def start(self, status: Any, headers: Any, trailers: bool = False) -> None:
+        """Accept ``http.response.start``; nothing is written until the first body."""
+        if self.started:
+            raise LocalProtocolError("http.response.start sent twice")
+        if type(status) is not int:
+            raise LocalProtocolError(f"status must be an int, got {type(status).__name__}")
+        # 1xx are informational and have their own event (early hints); 101 is the
+        # WebSocket layer's business. A final response is 200-599 (RFC 9110 §15).
+        if not 200 <= status <= 599:
+            raise LocalProtocolError(f"status {status} is not a final status (200-599)")
+        fields = _check_fields(headers, "header")
+        self.started = True
+        self._status = status
+        head = [status_line(status)]
+        content_length: int | None = None
+        has_date = has_server = False
+        for name, value in fields:
+            lname = name.lower()
+            if lname == b"content-length":
+                if not value.isdigit() or (content_length is not None
+                                           and int(value) != content_length):
+                    self.started = False
+                    raise LocalProtocolError(f"invalid content-length {value!r}")
+                if content_length is not None:
+                    continue  # an identical duplicate: send it once
+                content_length = int(value)
+                if status == 204:
+                    continue  # RFC 9110 §8.6: MUST NOT send Content-Length in a 204
+            elif lname == b"transfer-encoding":
+                continue  # www.rst: "the server must ignore it"; we frame ourselves
+            elif lname == b"connection":
+                if b"close" in value.lower():
+                    self.keep_alive = False
+                continue
+            elif lname == b"date":
+                has_date = True
+            elif lname == b"server":
+                has_server = True
+            head.append(name + b": " + value + b"\r\n")
+        if self._date and not has_date:
+            head.append(DATE.line())
+        if self._extra and not has_server:
+            head.append(self._extra)
+        self._head = head
+        self.trailers_pending = bool(trailers)
+        if self._head_only or status in (204, 304):
+            self._mode = _NOBODY
+        elif trailers and self._send_trailers and content_length is None:
+            self._mode = _CHUNKED
+        elif content_length is not None:
+            self._mode = _LENGTH
+            self._remaining = content_length
+            if trailers:
+                self._send_trailers = False  # a Content-Length body cannot carry trailers
+        elif trailers:
+            self._send_trailers = False
+
+    def _render_head(self, framing: bytes) -> bytes:
+        head = self._head
+        if not self.keep_alive:
+            head.append(b"connection: close\r\n")
+        elif self.http10:
+            head.append(b"connection: keep-alive\r\n")
+        if framing:
+            head.append(framing)
+        head.append(b"\r\n")
+        self.head_sent = True
+        out = b"".join(head)
+        self._head = []
+        return out
+
+    def body(self, data: Any, more_body: Any = False) -> bytes:
+        """Accept ``http.response.body``; return the bytes to write (maybe empty)."""
+        if type(data) is not bytes:
+            raise LocalProtocolError(f"body must be bytes, got {type(data).__name__}")
+        if not self.started:
+            raise LocalProtocolError("http.response.body before http.response.start")
+        if self.complete or (self.trailers_pending and self._mode == _AWAIT_TRAILERS):
+            raise LocalProtocolError("response already complete")
+        final = not more_body
+        mode = self._mode
+        if mode == _UNDECIDED:
+            if final:
+                self._mode = _LENGTH
+                self._remaining = 0
+                out = self._render_head(b"content-length: %d\r\n" % len(data)) + data
+                self._finish()
+                return out
+            if self._chunked_ok:
+                self._mode = _CHUNKED
+                head = self._render_head(b"transfer-encoding: chunked\r\n")
+            else:
+                self._mode = _CLOSE
+                self.keep_alive = False
+                head = self._render_head(b"")
+            return head + self._frame(data, final)
+        head = b"" if self.head_sent else self._render_head(
+            b"transfer-encoding: chunked\r\n" if mode == _CHUNKED else b"")
+        return head + self._frame(data, final)
+
+    def _frame(self, data: bytes, final: bool) -> bytes:
+        mode = self._mode
+        if mode == _LENGTH:
+            remaining = self._remaining - len(data)
+            if remaining < 0:
+                raise LocalProtocolError(
+                    f"body exceeds the declared content-length by {-remaining} bytes")
+            self._remaining = remaining
+            if final:
+                if remaining:
+                    # The app declared more than it sent: the client cannot tell the
+                    # response ended, so the connection must close (RFC 9112 §8).
+                    self.keep_alive = False
+                self._finish()
+            return data
+        if mode == _CHUNKED:
+            out = b"%x\r\n%s\r\n" % (len(data), data) if data else b""
+            if final:
+                if self.trailers_pending and self._send_trailers:
+                    self._mode = _AWAIT_TRAILERS  # waiting for http.response.trailers
+                    return out
+                out += b"0\r\n\r\n"
+                self._finish()
+            return out
+        if mode == _NOBODY:
+            if final:
+                self._finish()
+            return b""
+        # _CLOSE: the end of the body is the end of the connection.
+        if final:
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        self.complete = True
+
+    def trailers(self, headers: Any, more_trailers: Any = False) -> bytes:
+        """Accept ``http.response.trailers`` (extensions.rst, HTTP Trailers)."""
+        if not self.trailers_pending:
+            raise LocalProtocolError("http.response.trailers without trailers=True in start")
+        if not (self.complete or self._mode == _AWAIT_TRAILERS):
+            raise LocalProtocolError("http.response.trailers before the final body")
+        fields = _check_fields(headers, "trailer")
+        if self._mode != _AWAIT_TRAILERS:
+            # Trailers were not requested by the client (or cannot be sent): the body
+            # already ended on the wire; swallow them (extensions.rst: "only send the
+            # trailing headers in case the client has sent the TE: trailers header").
+            if not more_trailers:
+                self.trailers_pending = False
+            return b""
+        self._trailer_buf += b"".join(name + b": " + value + b"\r\n" for name, value in fields)
+        if more_trailers:
+            return b""  # all trailer messages go into the one trailer section
+        self.trailers_pending = False
+        self._mode = _CHUNKED
+        self._finish()
+        return b"0\r\n" + self._trailer_buf + b"\r\n"
+
+    def early_hint(self, links: Any) -> bytes:
+        """``http.response.early_hint`` → a 103 response (RFC 8297), or nothing when the
+        client speaks HTTP/1.0 (RFC 9110 §15.2: no 1xx to a 1.0 client) or the final head
+        has already gone out."""
+        try:
+            items = list(links)
+        except TypeError as exc:
+            raise LocalProtocolError("early hint links must be an iterable of bytes") from exc
+        for link in items:
+            if type(link) is not bytes or _BAD_VALUE(link) is not None:
+                raise LocalProtocolError(f"invalid early hint link {link!r}")
+        if self.complete:
+            raise LocalProtocolError("early hint after the response completed")
+        if self.http10 or self.head_sent or not items:
+            return b""
+        return (b"HTTP/1.1 103 Early Hints\r\n"
+                + b"".join(b"link: " + link + b"\r\n" for link in items) + b"\r\n")
+
+    @property
+    def expects_more(self) -> bool:
+        """True while the app still has to send body or trailers on the ASGI side."""
+        return not self.complete or self.trailers_pending
+
+
+def error_response(status: int, reason: str = "", extra: bytes = b"") -> bytes:
+    """A complete, connection-closing error response the server sends on its own
+    (parse errors, app failures before a response started)."""
+    body = (reason or HTTPStatus(status).phrase).encode("ascii", "replace") + b"\n"
+    return (status_line(status) + b"content-type: text/plain; charset=utf-8\r\n"
+            + b"content-length: %d\r\n" % len(body) + b"connection: close\r\n"
+            + DATE.line() + extra + b"\r\n" + body)
