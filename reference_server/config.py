@@ -1,0 +1,71 @@
+"""Server configuration: every option, its default, and why the default is what it is.
+
+The command line (``cli.py``) builds one :class:`Config`; the server reads it. Defaults
+follow uvicorn where users expect the same behaviour, and are stricter where an
+unbounded default would let one client hold resources (the head deadline, body and
+message size limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .http11.limits import Limits
+
+
+@dataclass(slots=True)
+class Config:
+    #: "module:attribute" of the ASGI application (attribute may be dotted).
+    app: str
+    #: Call the attribute to get the application (--factory).
+    factory: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Bind a Unix domain socket instead of host/port.
+    uds: str | None = None
+    #: Serve an already-bound listening socket by file descriptor (systemd, supervisors).
+    fd: int | None = None
+    #: Worker processes sharing the listening socket; 1 serves in this process.
+    workers: int = 1
+    #: "auto" (uvloop when installed), "asyncio" or "uvloop".
+    loop: str = "auto"
+    #: ASGI root_path for apps mounted below a prefix.
+    root_path: str = ""
+    #: Trust X-Forwarded-For/-Proto from --forwarded-allow-ips peers.
+    proxy_headers: bool = True
+    #: Comma-separated IPs/networks (or "*") whose X-Forwarded-* headers are trusted.
+    forwarded_allow_ips: str = "127.0.0.1"
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_keyfile_password: str | None = None
+    ssl_ca_certs: str | None = None
+    #: "auto", "on" or "off" (lifespan.rst: "auto" tolerates apps without lifespan).
+    lifespan: str = "auto"
+    #: HTTP/1.1 parser limits (request-line, head size, field count, body size).
+    limits: Limits = field(default_factory=Limits)
+    #: Seconds an idle keep-alive connection stays open.
+    timeout_keep_alive: float = 5.0
+    #: Seconds a client has to deliver a complete request head (slowloris bound).
+    timeout_request_head: float = 10.0
+    #: Seconds in-flight requests get to finish on SIGTERM before connections close.
+    timeout_graceful_shutdown: float = 30.0
+    #: Most concurrent connections per worker; beyond it new connections get 503.
+    limit_concurrency: int | None = None
+    #: Bytes of response data buffered per connection before send() waits (write
+    #: high-water mark) and of request data read ahead before reading pauses.
+    flow_high_water: int = 65536
+    access_log: bool = True
+    log_level: str = "info"
+    #: Value of the Server response header; empty disables it.
+    server_header: str = "reference-server"
+    date_header: bool = True
+    #: WebSocket: "auto" or "none".
+    ws: str = "auto"
+    ws_max_size: int = 16 * 1024 * 1024
+    ws_ping_interval: float | None = 20.0
+    ws_ping_timeout: float | None = 20.0
+    ws_per_message_deflate: bool = True
+
+    @property
+    def is_ssl(self) -> bool:
+        return self.ssl_certfile is not None

@@ -1,0 +1,1 @@
+"""asyncio protocols: the thin I/O shell around the sans-I/O cores."""

@@ -1,0 +1,147 @@
+"""The lifespan protocol driver (lifespan.rst 2.0), without sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reference_server.asgi import InvalidMessage
+from reference_server.lifespan import Lifespan
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 5))
+
+
+async def good_app(scope, receive, send):
+    assert scope["type"] == "lifespan"
+    assert scope["asgi"]["spec_version"] == "2.0"
+    msg = await receive()
+    assert msg["type"] == "lifespan.startup"
+    scope["state"]["db"] = "pool"
+    await send({"type": "lifespan.startup.complete"})
+    msg = await receive()
+    assert msg["type"] == "lifespan.shutdown"
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+def test_startup_and_shutdown_share_state():
+    async def main():
+        state: dict[str, object] = {}
+        lifespan = Lifespan(good_app, "auto", state)
+        assert await lifespan.startup()
+        assert state == {"db": "pool"}
+        assert await lifespan.shutdown(1)
+
+    run(main())
+
+
+@pytest.mark.parametrize("mode,expected", [("auto", True), ("on", False)])
+def test_app_without_lifespan(mode, expected):
+    """lifespan.rst: an exception on the lifespan scope means "the server must continue";
+    --lifespan on turns it into a startup failure."""
+
+    async def http_only(scope, receive, send):
+        raise RuntimeError("only http")
+
+    async def main():
+        lifespan = Lifespan(http_only, mode, {})
+        assert await lifespan.startup() is expected
+        assert await lifespan.shutdown(1)
+
+    run(main())
+
+
+def test_app_returning_during_startup_is_unsupported():
+    async def returns(scope, receive, send):
+        return None
+
+    async def main():
+        lifespan = Lifespan(returns, "auto", {})
+        assert await lifespan.startup()
+        assert lifespan.unsupported
+
+    run(main())
+
+
+def test_startup_failed_stops_the_server():
+    async def fails(scope, receive, send):
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+    async def main():
+        lifespan = Lifespan(fails, "auto", {})
+        assert not await lifespan.startup()
+        assert lifespan.error == "no database"
+
+    run(main())
+
+
+def test_shutdown_failed_is_reported():
+    async def fails_late(scope, receive, send):
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.failed", "message": "stuck"})
+
+    async def main():
+        lifespan = Lifespan(fails_late, "on", {})
+        assert await lifespan.startup()
+        assert not await lifespan.shutdown(1)
+
+    run(main())
+
+
+def test_shutdown_timeout_is_bounded():
+    async def hangs(scope, receive, send):
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await asyncio.sleep(60)
+
+    async def main():
+        lifespan = Lifespan(hangs, "on", {})
+        assert await lifespan.startup()
+        assert not await lifespan.shutdown(0.2)
+
+    run(main())
+
+
+@pytest.mark.parametrize("bad", [
+    {"type": "lifespan.bogus"},
+    {"type": "lifespan.shutdown.complete"},
+    {"no": "type"},
+])
+def test_invalid_events_raise(bad):
+    raised: list[BaseException] = []
+
+    async def sends_bad(scope, receive, send):
+        await receive()
+        try:
+            await send(bad)
+        except InvalidMessage as exc:
+            raised.append(exc)
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def main():
+        lifespan = Lifespan(sends_bad, "on", {})
+        assert await lifespan.startup()
+        assert await lifespan.shutdown(1)
+
+    run(main())
+    assert len(raised) == 1
+
+
+def test_off_never_calls_the_app():
+    async def never(scope, receive, send):
+        raise AssertionError("called")
+
+    async def main():
+        lifespan = Lifespan(never, "off", {})
+        assert await lifespan.startup()
+        assert await lifespan.shutdown(1)
+
+    run(main())
