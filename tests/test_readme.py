@@ -30,3 +30,12 @@ def test_test_command_runs_own_tests_and_two_peers():
     test_command = _first_section_commands()[1]
     assert "pytest tests" in test_command
     assert "--server=uvicorn" in test_command and "--server=hypercorn" in test_command
+
+
+def test_main_job_and_ci_judge_the_reference_server_strictly():
+    """The reference server must pass every case: no --fail-on=error leniency for it."""
+    main, test_command = _first_section_commands()
+    for command in (main, test_command):
+        assert "pytest --server=reference" in command
+        reference_run = command.split("pytest --server=reference", 1)[1].split("&&")[0]
+        assert "--fail-on=error" not in reference_run
