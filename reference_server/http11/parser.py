@@ -89,6 +89,9 @@ _HOST_CACHE: set[bytes] = set()
 _RequestLine = tuple[bytes, bytes, bytes, bytes, bytes, bytes | None]
 _LINE_CACHE: dict[bytes, _RequestLine] = {}
 
+#: The end of a message without trailers: one shared instance (never mutated).
+_END_OF_MESSAGE: Final = EndOfMessage()
+
 # Parser states.
 _HEAD: Final = 0
 _BODY_LENGTH: Final = 1
@@ -229,7 +232,7 @@ class RequestParser:
                 return self._next_length_data()
             if state == _END:
                 self._state = _PAUSED
-                return EndOfMessage()
+                return _END_OF_MESSAGE
             if state == _PAUSED:
                 return PAUSED
             if state == _ERROR:
@@ -247,7 +250,7 @@ class RequestParser:
         buf = self._buf
         # RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before
         # the request-line (some clients send a CRLF after a POST body).
-        while buf[:2] == b"\r\n":
+        while buf.startswith(b"\r\n"):
             del buf[:2]
             self._scanned = 0
         end = buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
@@ -596,10 +599,10 @@ class RequestParser:
 
     def _trailers(self) -> Event:
         buf = self._buf
-        if buf[:2] == b"\r\n":
+        if buf.startswith(b"\r\n"):
             del buf[:2]
             self._state = _PAUSED
-            return EndOfMessage()
+            return _END_OF_MESSAGE
         end = buf.find(b"\r\n\r\n")
         if end < 0:
             if len(buf) >= 2 and buf.count(b"\n") != buf.count(b"\r\n"):

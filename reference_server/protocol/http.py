@@ -229,12 +229,9 @@ class HTTPProtocol(asyncio.Protocol):
             except ProtocolError as exc:
                 self._protocol_error(exc)
                 return
-            kind = type(event)
-            if kind is Request:
-                assert isinstance(event, Request)
+            if isinstance(event, Request):
                 self._on_request(event)
-            elif kind is Data:
-                assert isinstance(event, Data)
+            elif isinstance(event, Data):
                 cycle = self.cycle
                 if cycle is not None and not cycle.discarding:
                     cycle.feed_body(event.data)
@@ -243,7 +240,7 @@ class HTTPProtocol(asyncio.Protocol):
                     if self._discarded > _MAX_DISCARD:
                         self._close()
                         return
-            elif kind is EndOfMessage:
+            elif isinstance(event, EndOfMessage):
                 cycle = self.cycle
                 if cycle is not None:
                     if cycle.discarding:
@@ -355,15 +352,20 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _next_cycle(self) -> None:
         self.cycle = None
-        self.parser.start_next_cycle()
-        self.resume_reading()
-        if self.parser.buffered:
+        parser = self.parser
+        parser.start_next_cycle()
+        if self.reading_paused:
+            self.resume_reading()
+        if parser.buffered:
             self._parse()
-        if self.cycle is None and not self.closed:
-            if self.parser.buffered:
-                self._arm(_HEAD, self.config.timeout_request_head)
-            else:
-                self._arm(_IDLE, self.config.timeout_keep_alive)
+            if self.cycle is None and not self.closed:
+                if parser.buffered:
+                    # Part of the next head is here: the head deadline runs from now.
+                    self._arm(_HEAD, self.config.timeout_request_head)
+                else:
+                    self._arm(_IDLE, self.config.timeout_keep_alive)
+        elif not self.closed:
+            self._arm(_IDLE, self.config.timeout_keep_alive)
 
     def shutdown(self) -> None:
         """Graceful shutdown: idle connections close now, busy ones after the response
