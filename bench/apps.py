@@ -1,0 +1,103 @@
+"""Minimal ASGI apps used as benchmark targets.
+
+They are deliberately tiny and pure-stdlib so that the measured cost is the server's
+(HTTP parsing, ASGI plumbing, event loop) rather than the application's. Both servers load the
+very same module, so any difference in req/s comes from the server.
+
+Routes of ``app``: ``/`` → ``hello`` (GET, plain text), ``/json`` → ``echo_json`` (POST, parses the
+JSON body). The lifespan scope is answered so servers started with ``--lifespan on`` work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_HELLO_BODY = b"Hello, world!"
+_HELLO_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_HELLO_BODY)).encode("ascii")),
+]
+_NOT_FOUND = b"Not Found"
+
+
+async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown; there is no state to set up."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """Collect the whole request body (it may arrive in several http.request messages)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+    """GET → 200 ``Hello, world!`` with an explicit content-length."""
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+        return
+    await _respond(send, 200, _HELLO_HEADERS, _HELLO_BODY)
+
+
+async def echo_json(scope: Scope, receive: Receive, send: Send) -> None:
+    """POST a JSON document → ``{"ok": true, "n": <body length>}``; bad JSON → 400."""
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+        return
+    body = await _read_body(receive)
+    try:
+        json.loads(body)
+    except ValueError:
+        await _respond(send, 400, [(b"content-length", b"0")], b"")
+        return
+    out = json.dumps({"ok": True, "n": len(body)}, separators=(",", ":")).encode("ascii")
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(out)).encode("ascii")),
+    ]
+    await _respond(send, 200, headers, out)
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Route ``/`` to ``hello`` and ``/json`` to ``echo_json``; anything else is a 404."""
+    kind = scope["type"]
+    if kind == "lifespan":
+        await lifespan(scope, receive, send)
+        return
+    if kind != "http":
+        return
+    path = scope["path"]
+    if path == "/":
+        await hello(scope, receive, send)
+    elif path == "/json":
+        await echo_json(scope, receive, send)
+    else:
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"9")]
+        await _respond(send, 404, headers, _NOT_FOUND)
