@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from .asgi import ASGIApp
 from .config import Config
 from .proxy import TrustedProxies
+from .websocket.deflate import DeflateConfig
 
 if TYPE_CHECKING:
     from .protocol.http import HTTPProtocol
+    from .protocol.websocket import WebSocketProtocol
 
 error_log = logging.getLogger("reference_server.error")
 access_log = logging.getLogger("reference_server.access")
@@ -30,7 +32,7 @@ class ServerState:
         #: Filled by lifespan startup; shallow-copied into every request scope
         #: (lifespan.rst, Lifespan State).
         self.lifespan_state: dict[str, Any] = {}
-        self.connections: set[HTTPProtocol] = set()
+        self.connections: set[HTTPProtocol | WebSocketProtocol] = set()
         #: Running application tasks (requests), awaited or cancelled at shutdown.
         self.tasks: set[asyncio.Task[None]] = set()
         #: TLS facts computed once per process for the tls extension (tls.rst).
@@ -43,5 +45,7 @@ class ServerState:
         self.proxies = TrustedProxies(config.forwarded_allow_ips) if config.proxy_headers \
             else None
         self.root_path = config.root_path
+        #: permessage-deflate parameters offered to WebSocket clients (RFC 7692).
+        self.deflate_config = DeflateConfig(enabled=config.ws_per_message_deflate)
         self.error_log = error_log
         self.access_log = access_log

@@ -38,6 +38,9 @@ from ..http11 import (
 from ..http11.response import ResponseWriter, error_response
 from ..state import ServerState
 from ..tls import tls_extension
+from ..websocket import HandshakeError, is_websocket_upgrade, parse_offer
+from ..websocket.deflate import negotiate_deflate
+from .websocket import WebSocketProtocol
 
 _HTTP_SPEC_VERSION = "2.5"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -47,6 +50,10 @@ _FILE_CHUNK = 256 * 1024
 #: Most request-body bytes discarded after a response so the connection can be reused;
 #: beyond this closing is cheaper than reading.
 _MAX_DISCARD = 1024 * 1024
+
+#: X-Forwarded-Proto values we understand, as the scheme of the underlying HTTP request
+#: (a WebSocket scope turns http/https into ws/wss).
+_FORWARDED_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 # Timer phases.
 _NO_TIMER, _HEAD, _IDLE = 0, 1, 2
@@ -75,6 +82,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._trust_proxy = False
         self._discarded = 0
         self._access = False
+        self._ws = state.config.ws != "none"
+        self._deflate_config = state.deflate_config
 
     # -- connection lifetime -------------------------------------------------------
 
@@ -298,8 +307,11 @@ class HTTPProtocol(asyncio.Protocol):
                         client = (host, 0)
                 elif name == b"x-forwarded-proto":
                     proto = value.decode("latin-1").split(",")[-1].strip().lower()
-                    if proto in ("http", "https"):
-                        scheme = proto
+                    if proto in _FORWARDED_SCHEMES:
+                        scheme = _FORWARDED_SCHEMES[proto]
+        if request.upgrade is not None and self._ws and is_websocket_upgrade(request.upgrade):
+            self._upgrade(request, path, client, scheme)
+            return
         root_path = state.root_path
         scope = {
             "type": "http",
@@ -325,6 +337,63 @@ class HTTPProtocol(asyncio.Protocol):
         self.cycle = cycle
         task = cycle.task = self.loop.create_task(cycle.run())
         state.tasks.add(task)  # run() takes itself out when it ends
+
+    def _upgrade(self, request: Request, path: str, client: tuple[str, int] | None,
+                 scheme: str) -> None:
+        """RFC 6455 §4.2.1: check the opening handshake, then hand the connection over to
+        a :class:`WebSocketProtocol` running a ``websocket`` scope (www.rst, WebSocket).
+        An invalid handshake gets its error status and the connection closes."""
+        state = self.state
+        transport = self.transport
+        assert transport is not None
+        try:
+            if request.content_length or request.chunked:
+                raise HandshakeError(400, "a WebSocket opening handshake has no body")
+            offer = parse_offer(request.method, request.http_version, request.headers)
+        except HandshakeError as exc:
+            extra = b"".join(name + b": " + value + b"\r\n" for name, value in exc.headers)
+            if exc.status == 426:
+                # RFC 9110 §15.5.22: a 426 MUST carry the Upgrade the server wants.
+                extra += b"upgrade: websocket\r\n"
+            transport.write(error_response(exc.status, exc.reason,
+                                           state.server_header + extra))
+            self._close()
+            return
+        deflate = negotiate_deflate(offer.extensions, self._deflate_config) \
+            if self.config.ws_per_message_deflate else None
+        # The handshake has no body: the parser's next event ends the request, and
+        # what follows the head already belongs to the WebSocket protocol.
+        self.parser.next_event()
+        early = self.parser.take_trailing_data()
+        root_path = state.root_path
+        extensions: dict[str, Any] = {"websocket.http.response": {}}
+        if "tls" in self.extensions:
+            extensions["tls"] = self.extensions["tls"]
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": state.asgi_version, "spec_version": _HTTP_SPEC_VERSION},
+            "http_version": "1.1",
+            "scheme": "wss" if scheme == "https" else "ws",
+            "server": self.server,
+            "client": client,
+            "root_path": root_path,
+            "path": root_path + path if root_path else path,
+            "raw_path": request.raw_path,
+            "query_string": request.query_string,
+            "headers": request.headers,
+            "subprotocols": offer.subprotocols,
+            "state": state.lifespan_state.copy(),
+            "extensions": extensions,
+        }
+        ws = WebSocketProtocol(state, transport, scope, offer, deflate, early)
+        ws.reading_paused = self.reading_paused
+        # This protocol is done with the transport: from now on it talks to ``ws``.
+        self.closed = True
+        self._cancel_timer()
+        state.connections.discard(self)
+        state.connections.add(ws)
+        transport.set_protocol(ws)
+        ws.start()
 
     def response_complete(self, cycle: RequestCycle) -> None:
         """The current response is on the wire: log it, then reuse or close."""
