@@ -5,7 +5,9 @@ They are deliberately tiny and pure-stdlib so that the measured cost is the serv
 very same module, so any difference in req/s comes from the server.
 
 Routes of ``app``: ``/`` → ``hello`` (GET, plain text), ``/json`` → ``echo_json`` (POST, parses the
-JSON body). The lifespan scope is answered so servers started with ``--lifespan on`` work.
+JSON body), and the WebSocket route ``/ws`` → ``ws_echo`` (accepts, then sends every message
+back unchanged, text as text and bytes as bytes). The lifespan scope is answered so servers
+started with ``--lifespan on`` work.
 """
 
 from __future__ import annotations
@@ -85,11 +87,48 @@ async def echo_json(scope: Scope, receive: Receive, send: Send) -> None:
     await _respond(send, 200, headers, out)
 
 
+async def ws_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Accept the WebSocket, then echo every message as the same type until the disconnect.
+
+    A text message goes back as text and a binary one as bytes; nothing else is done with it,
+    so a WebSocket echo benchmark measures the server's framing and ASGI plumbing.
+    """
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.receive":
+            text = message.get("text")
+            if text is not None:
+                await send({"type": "websocket.send", "text": text})
+            else:
+                await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+        elif kind == "websocket.disconnect":
+            return
+
+
+async def _ws_reject(receive: Receive, send: Send) -> None:
+    """Close a WebSocket on an unknown path before accepting it (the server answers 403)."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1008})
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Route ``/`` to ``hello`` and ``/json`` to ``echo_json``; anything else is a 404."""
+    """Route ``/`` to ``hello``, ``/json`` to ``echo_json`` and the WebSocket ``/ws`` to
+    ``ws_echo``; any other HTTP path is a 404, any other WebSocket path is rejected."""
     kind = scope["type"]
     if kind == "lifespan":
         await lifespan(scope, receive, send)
+        return
+    if kind == "websocket":
+        if scope["path"] == "/ws":
+            await ws_echo(scope, receive, send)
+        else:
+            await _ws_reject(receive, send)
         return
     if kind != "http":
         return
