@@ -258,6 +258,10 @@ class RequestParser:
             return self._incomplete_head()
         head_size = end + 4
         if head_size > self._limits.max_head:
+            # A head that arrived whole may be too large because of its request-line:
+            # that one is named 414 (RFC 9112 §3), whatever the segmentation was.
+            if buf.find(b"\r\n", 0, end + 1) > self._limits.max_request_line:
+                raise ProtocolError(414, "request-line too long")
             raise ProtocolError(431, "request head too large")
         head = bytes(buf[:end])
         del buf[:head_size]

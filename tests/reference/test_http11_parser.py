@@ -357,6 +357,16 @@ def test_request_line_too_long_is_detected_before_the_crlf():
     assert info.value.status == 414
 
 
+def test_request_line_too_long_in_a_head_that_arrives_whole():
+    """RFC 9112 §3: a whole head over the head limit because of its request-line is a
+    414, not a 431, however the bytes were segmented."""
+    raw = message(b"GET /" + b"t" * 96 * 1024 + b" HTTP/1.1", b"Host: example.com")
+    assert_status(raw, 414)
+    # A head too large because of its fields stays a 431.
+    assert_status(message(b"GET / HTTP/1.1", b"Host: example.com",
+                          *[b"x-f%d: %s" % (i, b"v" * 4000) for i in range(40)]), 431)
+
+
 def test_request_line_too_long_detected_incrementally():
     """RFC 9112 §3: same, when the line arrives in small pieces."""
     parser = RequestParser(Limits(max_request_line=100))
