@@ -48,6 +48,7 @@ CASE_FIXTURES = frozenset({"server", "probe"})
 RESULT_PROPERTY = "asgi_conformance"
 SERVER_PROPERTY = "asgi_conformance_server"
 PLUGIN_NAME = "asgi-conformance-session"
+pytest_plugins = ["conformance.autobahn.results"]  # the Autobahn results file (index.json)
 
 PROBE_KEY = pytest.StashKey[Probe]()
 SERVER_KEY = pytest.StashKey[tuple[ServerProcess, int]]()
@@ -91,6 +92,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--case-timeout", default=60.0, type=float, metavar="SECONDS",
         help="safety net: a case still running after this is an error (default 60)",
+    )
+    group.addoption(
+        "--autobahn-performance", action="store_true", default=False,
+        help="also run Autobahn's category 9 (limits/performance, messages up to 16 MiB) "
+             "and Autobahn's full 1000 messages per permessage-deflate case (slow)",
     )
 
 
@@ -267,7 +273,7 @@ class ConformanceSession:
                 verdict = Verdict.ERROR
                 message = "case setup failed: " + (excinfo.exconly() if excinfo else "")
         elif report.when == "call":
-            crash = self._crash_during(item)
+            crash = self._crash_during(item, judged_wrong=excinfo is not None)
             if crash:
                 verdict, message = Verdict.ERROR, crash
             elif excinfo is None:
@@ -308,7 +314,12 @@ class ConformanceSession:
             evidence=evidence,
         )
 
-    def _crash_during(self, item: pytest.Item) -> str | None:
+    def _crash_during(self, item: pytest.Item, judged_wrong: bool) -> str | None:
+        """An error message when the server died during ``item``, else None.
+
+        Only a case that did not pass waits a moment for a dying process (its failure
+        may be the crash); a passing case just looks, so the suite pays no wait per case.
+        A crash a passing case missed is found when the next case starts the server."""
         entry = item.stash.get(SERVER_KEY, None)
         if entry is None:
             return None
@@ -318,7 +329,8 @@ class ConformanceSession:
         code = process.exit_code
         if code is None:
             # The case may have just killed it: give a dying process a moment.
-            code = process.wait_exit(0.2) if item.stash.get(PROBE_KEY, None) else None
+            code = process.wait_exit(0.2) \
+                if judged_wrong and item.stash.get(PROBE_KEY, None) else None
         if code is None:
             return None
         return (f"the server process exited with status {code} during this case "
