@@ -544,6 +544,11 @@ class RequestCycle:
             return
         try:
             if kind == "http.response.body":
+                if (self.request.expect_continue and not self.continue_sent
+                        and not self.body_done and not writer.head_sent):
+                    # RFC 9110 §10.1.1: answering before the 100 leaves the client free
+                    # to send the body or not; the connection cannot be reused safely.
+                    writer.keep_alive = False
                 data = writer.body(message.get("body", b""), message.get("more_body", False))
             elif kind == "http.response.start":
                 writer.start(message["status"], message.get("headers", ()),
