@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import select
 import struct
 import time
 from collections.abc import Iterable, Sequence
@@ -242,6 +243,14 @@ class RawWebSocket(RawConnection):
                 raise NoResponse(f"no complete frame in {limit:g} s "
                                  f"({len(self._buffer)} bytes pending)")
             self._buffer += chunk
+
+    def readable(self) -> bool:
+        """Whether received bytes wait to be parsed, or the socket has bytes or the
+        peer's close to read right now: a check that never waits."""
+        if self._buffer or self.peer_closed is not None:
+            return True
+        ready, _, _ = select.select([self._sock], [], [], 0)
+        return bool(ready)
 
     def read_message(self, timeout: float | None = None,
                      answer_pings: bool = True) -> tuple[int, bytes] | Frame | None:
