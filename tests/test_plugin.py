@@ -19,7 +19,7 @@ def broken_cmd(mode: str) -> str:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=170)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=400)
 
 
 def load_report(pytester: pytest.Pytester, name: str) -> dict[str, Any]:

@@ -12,6 +12,10 @@ MUST, WILL, SHOULD, MAY = Level.MUST, Level.WILL, Level.SHOULD, Level.MAY
 
 _MAIN = "ASGI asgi.rst"
 _WWW = "ASGI www.rst"
+_LIFE = "ASGI lifespan.rst"
+_EXT = "ASGI extensions.rst"
+_TLS = "ASGI tls.rst"
+_PROJECT = "asgi-conformance (project requirement)"
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     # --- asgi.rst: the main specification -------------------------------------------------
@@ -75,6 +79,73 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "(i.e. asyncio-compatible) (on the main thread",
         "The app runs in an asyncio event loop on the main thread.",
     ),
+    Requirement(
+        "MAIN-002", WILL, _MAIN, "Applications (163-173)",
+        "send: an awaitable callable taking a single event dictionary as a positional "
+        "argument",
+        "receive() and send(event) return awaitables, and send takes the event "
+        "positionally.",
+    ),
+    Requirement(
+        "MAIN-006", MAY, _MAIN, "Applications (188-190)",
+        'There may also be a spec-specific version present as scope["asgi"]["spec_version"]',
+        'scope["asgi"]["spec_version"], when present, is a "major.minor" str.',
+    ),
+    Requirement(
+        "MAIN-008", SHOULD, _MAIN, "Protocol Specifications (237-238)",
+        "the type should be namespaced as protocol.message_type, where the protocol matches "
+        "the scope type",
+        "Every event the app receives has a type starting with the scope type and a dot.",
+    ),
+    Requirement(
+        "MAIN-012", SHOULD, _MAIN, "Applications; Legacy Applications (158-161, 219-222)",
+        "servers can easily implement support for it ... and should try to support it.",
+        "A legacy two-callable (ASGI 2) application is served with default options.",
+    ),
+    Requirement(
+        "MAIN-013", WILL, _MAIN, "Legacy Applications (212-213)",
+        "The first callable is called when the connection is started, and then the second "
+        "callable is called and awaited immediately afterwards.",
+        "A legacy app is constructed with the scope, then its instance is awaited at once.",
+    ),
+    Requirement(
+        "MAIN-015", SHOULD, _MAIN, "Error Handling (284-286)",
+        "the presence of additional keys in the event dictionary should not raise an "
+        "exception",
+        "Events with unknown extra keys are accepted and behave as without them.",
+    ),
+    Requirement(
+        "MAIN-018", SHOULD, _MAIN, "Error Handling (293-296)",
+        "If no error condition is specified, the send awaitable callable should act as a "
+        "no-op.",
+        "Below HTTP spec_version 2.4, send() after the client disconnected returns without "
+        "raising.",
+    ),
+    Requirement(
+        "MAIN-019", SHOULD, _MAIN, "Error Handling (298-300)",
+        "it should be an error class that the server catches and ignores if it is raised "
+        "out of the application",
+        "A send() error the app lets propagate does not harm the server: it keeps serving.",
+    ),
+    Requirement(
+        "MAIN-020", WILL, _MAIN, "Extensions (314-315)",
+        "an extensions entry in the scope dictionary, which is itself a dict",
+        'scope["extensions"], when present, is a dict.',
+    ),
+    Requirement(
+        "MAIN-021", SHOULD, _MAIN, "Extensions (318-323)",
+        "it should place an entry into the extensions dictionary under the extension's "
+        "name, and the value of that entry should itself be a dict",
+        "Every advertised extension's value is a dict, and send() raises on the event of "
+        "an extension the server does not advertise.",
+    ),
+    Requirement(
+        "MAIN-023", WILL, _MAIN, "Overview (82-84)",
+        "is expected to last the lifetime of that connection plus a little longer if there "
+        "is cleanup to do",
+        "After the client disconnects, the app may finish its cleanup: it is not cancelled "
+        "at once.",
+    ),
     # --- www.rst: HTTP connection scope ---------------------------------------------------
     Requirement(
         "HTTP-001", WILL, _WWW, "HTTP (71-72, 88)",
@@ -126,6 +197,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "HTTP-010", MAY, _WWW, "HTTP Connection Scope (115-117)",
         'Optional; if missing defaults to ``""``.',
         'root_path is absent or "" when the server is not configured with a root path.',
+    ),
+    Requirement(
+        "HTTP-011", WILL, _WWW, "WSGI Compatibility (521)",
+        "PATH_INFO can be derived by stripping root_path from path",
+        "With a configured root_path, path is the full path and includes the root_path.",
+        derived=True,
     ),
     Requirement(
         "HTTP-012", WILL, _WWW, "HTTP Connection Scope (119-121)",
@@ -182,6 +259,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "close-delimited) and carries exactly the app's bytes.",
     ),
     Requirement(
+        "HTTP-024", MUST, _WWW, "Response Start - send event (190-192)",
+        "You may send a Transfer-Encoding header in this message, but the server must "
+        "ignore it.",
+        "The app's Transfer-Encoding header never decides the framing: one valid framing "
+        "carries exactly the app's body.",
+    ),
+    Requirement(
+        "HTTP-025", WILL, _WWW, "Response Start - send event (195-197)",
+        "this is not the same as Content-Encoding, which the application still controls",
+        "The app's Content-Encoding and encoded bytes reach the client unchanged.",
+    ),
+    Requirement(
         "HTTP-026", WILL, _WWW, "Request - receive event (155-158)",
         "a trigger to actually run request code",
         "The first receive() of any request, even a bodiless GET, returns http.request.",
@@ -195,6 +284,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "HTTP-028", WILL, _WWW, "Request - receive event (172-176)",
         "If ``False``, the request is complete and should be processed.",
         "Exactly one http.request has more_body False (or missing), and it is the last.",
+    ),
+    Requirement(
+        "HTTP-029", MAY, _WWW, "Request - receive event (156-157)",
+        "the body message serves as a way to stream large incoming HTTP bodies in chunks",
+        "The app gets the first part of a large body before the client has sent the rest.",
     ),
     # --- www.rst: response ----------------------------------------------------------------
     Requirement(
@@ -219,6 +313,32 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A response start without a headers key still produces a valid response.",
     ),
     Requirement(
+        "HTTP-034", SHOULD, _WWW, "Response Start - send event (208-210)",
+        "Pseudo headers (present in HTTP/2 and HTTP/3) must not be present.",
+        "A response start with a pseudo header makes send() raise, or the header never "
+        "reaches the wire.",
+        derived=True,
+    ),
+    Requirement(
+        "HTTP-035", SHOULD, _WWW, "Response Start/Body - send events (201-215)",
+        "with wrong Python types for objects (e.g. Unicode strings for HTTP headers)",
+        "send() raises on a response event with a str header, str status or str body.",
+        derived=True,
+    ),
+    Requirement(
+        "HTTP-037", MUST, _WWW, "Response Start - send event (212-215)",
+        "If True, the server must wait until it receives a http.response.trailers message "
+        "after the Response Body event.",
+        "With trailers False the response ends at the final body; with True, only after "
+        "the trailers message.",
+    ),
+    Requirement(
+        "HTTP-038", MUST, _WWW, "Response Body - send event (221-223)",
+        "Protocol servers must flush any data passed to them into the send buffer before "
+        "returning from a send call.",
+        "Body bytes reach the client once send() returned, before the next body event.",
+    ),
+    Requirement(
         "HTTP-039", WILL, _WWW, "Response Body - send event (230-232)",
         "Concatenated onto any previous ``body`` values sent in this connection scope.",
         "The client receives the concatenation of every body chunk, empty chunks included, "
@@ -235,6 +355,33 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         'Optional; if missing defaults to ``b""``.',
         "A bare http.response.body (no body, no more_body) completes the response with an "
         "empty body.",
+    ),
+    Requirement(
+        "HTTP-042", WILL, _WWW, "Response Body - send event (236-238)",
+        "response will be taken as complete and closed, and any further messages on the "
+        "channel will be ignored",
+        "A body event after the final one never reaches the wire; the next response on the "
+        "connection is intact.",
+    ),
+    Requirement(
+        "HTTP-043", SHOULD, _WWW, "Response Start - send event (182-183)",
+        "Sent by the application to start sending a response to the client.",
+        "send() raises on a body before the start and on a second start; the wire never "
+        "shows a response the app did not start.",
+        derived=True,
+    ),
+    Requirement(
+        "HTTP-044", WILL, _WWW, "Response Start - send event (182-183)",
+        "Needs to be followed by at least one response content message.",
+        "An app that sends a start and returns does not leave the client hanging: the "
+        "response is completed or the connection closed.",
+        derived=True,
+    ),
+    Requirement(
+        "HTTP-045", WILL, _WWW, "HTTP (83-84)",
+        "the connection scope will persist until the response closes from either the "
+        "client or server side",
+        "A long-polling response (silence, then a stream) is not cut off by the server.",
     ),
     # --- www.rst: disconnect --------------------------------------------------------------
     Requirement(
@@ -264,8 +411,298 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         derived=True,
     ),
     Requirement(
+        "HTTP-050", SHOULD, _WWW, "Disconnect - receive event (244-247)",
+        "If send() is called on a closed connection the server should raise a "
+        "server-specific subclass of OSError.",
+        "From spec_version 2.4, send() after the client disconnected raises an OSError "
+        "subclass.",
+    ),
+    Requirement(
+        "HTTP-051", MUST, _WWW, "Disconnect - receive event (252-253)",
+        "Servers must be prepared to catch this exception if they raised it",
+        "When the app re-raises the send() error it got after a disconnect, the server "
+        "survives and keeps serving.",
+    ),
+    Requirement(
+        "HTTP-052", SHOULD, _WWW, "Disconnect - receive event (252-253)",
+        "and should not log it as an error in their server logs.",
+        "That re-raised send() error is not logged as an error (no traceback naming it).",
+    ),
+    Requirement(
         "HTTP-053", WILL, _WWW, "HTTP Connection Scope (78-81)",
         "HTTP connections have a single-request *connection scope*",
         "Each request on a keep-alive connection gets its own call and its own scope.",
+    ),
+    # --- project robustness requirements ---------------------------------------------------
+    # Not in the ASGI text nor a single RFC sentence: what users of any server rely on, in
+    # the design's words (design.md "Reference server notes"). IDs 101+ keep them apart from
+    # the checklist's numbering; like SHOULD items they can only be non-strict.
+    Requirement(
+        "HTTP-101", SHOULD, _PROJECT, "robustness; RFC 9112 §9.5, RFC 9110 §15.5.9 (408)",
+        "Servers will usually have some timeout value beyond which they will no longer "
+        "maintain an inactive connection.",
+        "A request head that never completes (idle or trickled) does not hold a connection "
+        "open for good.",
+    ),
+    Requirement(
+        "HTTP-102", SHOULD, _PROJECT, "robustness (flow control); www.rst Response Body "
+        "(221-223)",
+        "send() waits when the client does not read. Memory per connection is bounded.",
+        "send() blocks while the client reads nothing, instead of buffering an unbounded "
+        "response.",
+    ),
+    Requirement(
+        "HTTP-103", SHOULD, _PROJECT, "robustness (concurrency); asgi.rst Applications "
+        "(175-178)",
+        'The application is called once per "connection".',
+        "Many concurrent keep-alive connections are each served their own, correct "
+        "answers.",
+    ),
+    # --- lifespan.rst ---------------------------------------------------------------------
+    Requirement(
+        "LIFE-001", WILL, _LIFE, "Scope (43-46)",
+        '``type`` (*Unicode string*) -- ``"lifespan"``.',
+        'The lifespan scope has type "lifespan" and an asgi dict with a str version.',
+    ),
+    Requirement(
+        "LIFE-002", MAY, _LIFE, "Scope (47-48)",
+        'The version of this spec being used. Optional; if missing defaults to "1.0".',
+        'The lifespan spec_version is absent, "1.0" or "2.0".',
+    ),
+    Requirement(
+        "LIFE-003", WILL, _LIFE, "Scope (49-51)",
+        "An empty namespace where the application can persist state",
+        "The lifespan scope's state, when present, is an empty dict at the call.",
+    ),
+    Requirement(
+        "LIFE-004", WILL, _LIFE, "Startup - receive event (92-97)",
+        "Sent to the application when the server is ready to startup and receive "
+        "connections, but before it has started to do so.",
+        "The first lifespan event is lifespan.startup, before any request reaches the app.",
+    ),
+    Requirement(
+        "LIFE-005", MUST, _LIFE, "Startup Complete - send event (103-104)",
+        "A server must wait for this message before it starts processing connections.",
+        "No request reaches the app before startup.complete, and none ever after "
+        "startup.failed.",
+    ),
+    Requirement(
+        "LIFE-006", SHOULD, _LIFE, "Startup Failed - send event (114-115)",
+        "If a server sees this it should log/print the message provided and then exit.",
+        "On startup.failed the server prints the message and exits with a failure status.",
+    ),
+    Requirement(
+        "LIFE-007", WILL, _LIFE, "Startup Failed; Shutdown Failed (120, 154)",
+        'Optional; if missing defaults to "".',
+        "startup.failed and shutdown.failed without a message work as with one.",
+    ),
+    Requirement(
+        "LIFE-008", WILL, _LIFE, "Shutdown - receive event (126-127)",
+        "Sent to the application when the server has stopped accepting connections and "
+        "closed all active connections.",
+        "lifespan.shutdown comes after the listener is closed and every connection is done.",
+    ),
+    Requirement(
+        "LIFE-009", MUST, _LIFE, "Shutdown Complete - send event (137-138)",
+        "A server must wait for this message before terminating.",
+        "The process exits only after the app sent shutdown.complete.",
+    ),
+    Requirement(
+        "LIFE-010", SHOULD, _LIFE, "Shutdown Failed - send event (148-149)",
+        "If a server sees this it should log/print the message provided and then terminate.",
+        "On shutdown.failed the server prints the message and terminates.",
+    ),
+    Requirement(
+        "LIFE-011", MUST, _LIFE, "Scope (53-55)",
+        "If an exception is raised when calling the application callable with a "
+        "lifespan.startup message or a scope with type lifespan, the server must continue",
+        "An app raising on the lifespan scope (at once or after startup) is still served.",
+    ),
+    Requirement(
+        "LIFE-012", MUST, _LIFE, "Scope (53-55)",
+        "the server must continue but not send any lifespan events.",
+        "After the lifespan call raised, no more lifespan events: no lifespan.shutdown.",
+    ),
+    Requirement(
+        "LIFE-013", WILL, _LIFE, "Lifespan State (68-70)",
+        "The server will ensure that a *shallow copy* of the namespace is passed into each "
+        "subsequent request/response call",
+        "Each request gets its own shallow copy of the lifespan state: same objects, own "
+        "dict.",
+    ),
+    Requirement(
+        "LIFE-014", WILL, _LIFE, "Lifespan State (84-85)",
+        "the server will not interact with it other than to copy it.",
+        "The server adds, removes and clears nothing in the state, up to shutdown.",
+    ),
+    Requirement(
+        "LIFE-015", SHOULD, _LIFE, "Lifespan Protocol (15-17)",
+        "In a multi-process environment there will be lifespan events in each process",
+        "With several workers, each runs its lifespan before serving requests.",
+    ),
+    Requirement(
+        "LIFE-016", WILL, _LIFE, "Lifespan Protocol (18-19)",
+        "The important part is that lifespans and requests are run in the same event loop",
+        "Requests run in the event loop the lifespan ran in.",
+    ),
+    Requirement(
+        "LIFE-017", WILL, _LIFE, "Scope (41)",
+        "The lifespan scope exists for the duration of the event loop.",
+        "The lifespan call (and what it started) lives until lifespan.shutdown.",
+    ),
+    Requirement(
+        "LIFE-018", SHOULD, _LIFE, "Startup/Shutdown send events (100-154)",
+        "it should raise an exception out of the send awaitable",
+        "send() raises on an unknown lifespan event, a second startup.complete, or "
+        "shutdown.complete before lifespan.shutdown.",
+        derived=True,
+    ),
+    # --- extensions.rst -------------------------------------------------------------------
+    Requirement(
+        "EXT-011", WILL, _EXT, "Zero Copy Send (89-97)",
+        "ASGI servers that implement this extension will provide "
+        "http.response.zerocopysend",
+        "zerocopysend is advertised exactly when the server carries out its events.",
+    ),
+    Requirement(
+        "EXT-012", SHOULD, _EXT, "Zero Copy Send (100-104)",
+        "can be mixed with http.response.body. It can also be called multiple times",
+        "zerocopysend mixed with body events, several times, sends exactly those bytes.",
+    ),
+    Requirement(
+        "EXT-013", WILL, _EXT, "Zero Copy Send (114-120)",
+        "offset ... specify the offset at which sendfile starts to read data from file",
+        "offset and count select the bytes sent; without them, from the file's position to "
+        "its end.",
+    ),
+    Requirement(
+        "EXT-014", WILL, _EXT, "Zero Copy Send (128-130)",
+        "ASGI servers are not responsible for closing descriptors.",
+        "The server leaves the app's file open after a zerocopysend.",
+    ),
+    Requirement(
+        "EXT-015", WILL, _EXT, "Zero Copy Send (122-126)",
+        "If False, response will be taken as complete and closed",
+        "A zerocopysend without more_body completes the response; keep-alive continues.",
+    ),
+    Requirement(
+        "EXT-016", WILL, _EXT, "Path Send (139-147)",
+        "ASGI servers that implement this extension will provide http.response.pathsend",
+        "pathsend is advertised exactly when the server carries out its event.",
+    ),
+    Requirement(
+        "EXT-017", SHOULD, _EXT, "Path Send (149-154)",
+        "Except for the characteristics of path-send, it should behave the same as ordinary "
+        "http.response.body.",
+        "pathsend sends the file's exact bytes, completes the response and keeps the "
+        "connection usable.",
+    ),
+    Requirement(
+        "EXT-018", SHOULD, _EXT, "Path Send (151-152)",
+        "cannot be mixed with http.response.body. It can be called just one time in one "
+        "response.",
+        "send() raises on pathsend after a body, or a second pathsend; the wire is intact.",
+        derived=True,
+    ),
+    Requirement(
+        "EXT-019", WILL, _EXT, "Path Send (163-165)",
+        "The ASGI application itself is responsible to send the relevant headers",
+        "The app's headers for a pathsend go out unchanged, with one Content-Length.",
+    ),
+    Requirement(
+        "EXT-020", WILL, _EXT, "Early Hints (177-187)",
+        "These servers will provide http.response.early_hint",
+        "early_hint is advertised exactly when the server sends its 103 responses.",
+    ),
+    Requirement(
+        "EXT-021", SHOULD, _EXT, "Early Hints (201-202)",
+        "The ASGI server should then attempt to send an informational response to the "
+        "client with the provided links as Link headers.",
+        "An early hint goes out as a 103 with one Link header per link, before the final "
+        "response.",
+    ),
+    Requirement(
+        "EXT-022", MAY, _EXT, "Early Hints (202-204)",
+        "The server may decide to ignore this message",
+        "An advertised early hint the server ignores still does not make send() raise.",
+    ),
+    Requirement(
+        "EXT-023", WILL, _EXT, "Early Hints (190-192)",
+        "can be sent at any time (and multiple times) after the Response Start message but "
+        "before the final Response Body message",
+        "Early hints after the response start, twice, are accepted by send().",
+    ),
+    Requirement(
+        "EXT-024", WILL, _EXT, "HTTP Trailers (214-222)",
+        "ASGI servers that implement this extension will provide http.response.trailers",
+        "trailers is advertised exactly when the server sends the app's trailers.",
+    ),
+    Requirement(
+        "EXT-025", MUST, _EXT, "HTTP Trailers (224-227); www.rst (212-215)",
+        "the server must wait until it receives a http.response.trailers message after "
+        "the Response Body event",
+        "With trailers=True and TE: trailers, the trailer fields end the chunked body "
+        "after the trailers message.",
+    ),
+    Requirement(
+        "EXT-026", WILL, _EXT, "HTTP Trailers (249-250)",
+        "The ASGI server will only send the trailing headers in case the client has sent "
+        "the TE: trailers header",
+        "Without TE: trailers the response has no trailer fields and send() does not raise.",
+    ),
+    Requirement(
+        "EXT-027", WILL, _EXT, "HTTP Trailers (242-246)",
+        "more_trailers ... Signifies if there is additional content to come",
+        "Trailers sent in two messages (more_trailers True, then False) all go out.",
+    ),
+    Requirement(
+        "EXT-028", MAY, _EXT, "HTTP Trailers (229-231)",
+        "The ASGI server is not responsible for validating the Trailer headers provided.",
+        "A trailer field the Trailer header did not declare is sent, or at least accepted.",
+    ),
+    Requirement(
+        "EXT-029", MUST, _TLS, "When to use this extension (35-38)",
+        "For non-TLS connections, the ASGI server is forbidden from providing this "
+        "extension.",
+        'A plain-HTTP scope never advertises the "tls" extension.',
+    ),
+    Requirement(
+        "EXT-030", MUST, _TLS, "TLS Connection Scope (54-58)",
+        "server_cert ... The PEM-encoded conversion of the x509 certificate sent by the "
+        "server ... Mandatory.",
+        "server_cert is the certificate the server presented, as PEM, or None.",
+    ),
+    Requirement(
+        "EXT-031", MUST, _TLS, "TLS Connection Scope (96-101)",
+        "Common values include 0x0303 for TLS 1.2 or 0x0304 for TLS 1.3 ... Mandatory.",
+        "tls_version is the negotiated version as an int (0x0303, 0x0304).",
+    ),
+    Requirement(
+        "EXT-032", MUST, _TLS, "TLS Connection Scope (103-111)",
+        "The TLS cipher suite that is being used. This is a 16-bit unsigned integer",
+        "cipher_suite is the negotiated suite's IANA number as an int.",
+    ),
+    Requirement(
+        "EXT-033", WILL, _TLS, "TLS Connection Scope (60-68)",
+        "If the client did not provide a client certificate then it will be an empty "
+        "iterable.",
+        "client_cert_chain is empty (or absent) when the client sent no certificate.",
+    ),
+    Requirement(
+        "EXT-034", MUST, _TLS, "TLS Connection Scope (70-81)",
+        "If the client did not provide a client certificate then it will be None.",
+        "client_cert_name is None (or absent) when the client sent no certificate.",
+    ),
+    Requirement(
+        "EXT-035", WILL, _TLS, "TLS Connection Scope (83-94)",
+        "None if a client certificate was provided and successfully verified, or was not "
+        "provided.",
+        "client_cert_error is None (or absent) when the client sent no certificate.",
+    ),
+    Requirement(
+        "EXT-037", SHOULD, _EXT, "Debug (255-257)",
+        "This extension is not meant to be used in production ... and ASGI servers should "
+        "not implement it.",
+        "http.response.debug is not advertised.",
     ),
 )

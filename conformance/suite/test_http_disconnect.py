@@ -1,5 +1,7 @@
 """http.disconnect (ASGI www.rst "Disconnect - receive event"): after the response, when
-the client goes away, and when it goes away mid-body.
+the client goes away, and when it goes away mid-body; then what send() does after the
+disconnect (asgi.rst "Error Handling", www.rst 244-253) and whether the app may finish its
+cleanup (asgi.rst Overview 82-84).
 
 The app waits with its own bound; the harness gives the server 1 s to deliver the event
 (the checklist's threshold) and reads the verdict from the side channel, since the
@@ -11,6 +13,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from conformance.checks import version_tuple
+from conformance.rawhttp import RawConnection
+from conformance.suite._dedicated import wait_app
+from conformance.verdicts import not_applicable
 
 req = pytest.mark.requirement
 
@@ -25,10 +32,10 @@ def _got_disconnect(call) -> bool:
     return any(_is_disconnect(e) for e in call.received)
 
 
-def _wait_until_app_waits(probe, timeout=2.0):
+def _wait_until_app_waits(probe, conn, timeout=2.0):
     """Wait until the app has read the whole request and sits in receive()."""
-    probe.wait_for(
-        "the app read the request",
+    wait_app(
+        probe, conn, "the app read the request",
         lambda call: any(isinstance(e, dict) and e.get("type") == "http.request"
                          and not e.get("more_body", False) for e in call.received),
         timeout,
@@ -56,7 +63,7 @@ def test_disconnect_when_client_leaves(probe, how):
     conn = probe.connect()
     conn.send(probe.request("GET", "/", scenario="wait_disconnect",
                             args={"respond": False, "timeout": 5.0}))
-    _wait_until_app_waits(probe)
+    _wait_until_app_waits(probe, conn)
     if how == "close":
         conn.close()
     else:
@@ -101,7 +108,7 @@ def test_disconnect_repeats(probe):
     conn.send(probe.request("GET", "/", scenario="wait_disconnect",
                             args={"respond": False, "timeout": 5.0, "extra_receives": 3,
                                   "extra_timeout": 1.0}))
-    _wait_until_app_waits(probe)
+    _wait_until_app_waits(probe, conn)
     conn.close()
 
     def settled(call) -> bool:
@@ -117,3 +124,141 @@ def test_disconnect_repeats(probe):
     assert len(after) == 4 and all(_is_disconnect(e) for e in after), (
         f"events from the first disconnect on: {after!r}"
     )
+
+
+# --- send() after a disconnect, and the app's cleanup (asgi.rst Error Handling,
+# www.rst "Disconnect - receive event" 244-253) ------------------------------------------
+
+
+def _spec_version(advertised) -> str:
+    return advertised.get("http.spec_version") or "2.0"
+
+
+def _send_after_disconnect(probe, steps_after):
+    """A request whose app waits for http.disconnect, which the client then causes by
+    closing; ``steps_after`` run after the disconnect. Returns the call once it exited."""
+    conn = probe.connect()
+    steps = [["receive_body"], ["wait_disconnect", 5.0], *steps_after]
+    conn.send(probe.request("GET", "/", scenario="script", args={"steps": steps}))
+    _wait_until_app_waits(probe, conn)
+    conn.close()
+    return probe.wait_for("the app finished after the client's disconnect",
+                          lambda c: c.exit is not None and _got_disconnect(c), 3.0)
+
+
+LATE_RESPONSE = [{"type": "http.response.start", "status": 200, "headers": []},
+                 {"type": "http.response.body", "body": b"late"}]
+
+
+@pytest.fixture
+def below_2_4(advertised) -> None:
+    version = _spec_version(advertised)
+    if version_tuple(version) >= (2, 4):
+        not_applicable(f"the server advertises spec_version {version}: from 2.4 send() "
+                       "after a disconnect raises (HTTP-050)")
+
+
+@pytest.fixture
+def from_2_4(advertised) -> None:
+    version = _spec_version(advertised)
+    if version_tuple(version) < (2, 4):
+        not_applicable(f"the server advertises spec_version {version} (the OSError came in "
+                       "2.4)")
+
+
+@req("MAIN-018")
+def test_send_after_disconnect_is_noop_below_2_4(probe, below_2_4):
+    """Below spec_version 2.4 no error condition is specified, so send() after the client
+    disconnected returns without raising."""
+    call = _send_after_disconnect(probe, [["send", step] for step in LATE_RESPONSE])
+    raised = [s for s in call.sends if not s["ok"]]
+    assert len(call.sends) == 2, f"the app's sends were not recorded: {call.records}"
+    assert not raised, f"send() raised after the disconnect: {raised[0]['error']}"
+
+
+@req("HTTP-050")
+def test_send_after_disconnect_raises_oserror(probe, from_2_4):
+    """From spec_version 2.4, send() after the client disconnected raises an OSError
+    subclass."""
+    call = _send_after_disconnect(probe, [["send", step] for step in LATE_RESPONSE])
+    outcome = next((s for s in call.sends if not s["ok"]), None)
+    assert outcome is not None, "send() after the disconnect returned without raising " \
+                                "(start and body)"
+    assert outcome["error"]["is_oserror"], (
+        f"send() raised {outcome['error']['type']}, not an OSError subclass "
+        f"(ancestry {outcome['error']['mro']})")
+
+
+def _output_size(server) -> int:
+    return sum(p.stat().st_size for p in (server.stderr_path, server.stdout_path)
+               if p.exists())
+
+
+def _output_since(server, offset: int) -> str:
+    data = b""
+    for path in (server.stderr_path, server.stdout_path):
+        if path.exists():
+            data += path.read_bytes()
+    return data[offset:].decode("utf-8", "replace") if offset <= len(data) else ""
+
+
+def _reraise_after_disconnect(probe, advertised):
+    """The app re-raises what send() raised after the disconnect; n/a when send() did not
+    raise (nothing for the server to catch)."""
+    call = _send_after_disconnect(probe, [["send_or_raise", step] for step in LATE_RESPONSE])
+    outcome = next((s for s in call.sends if not s["ok"]), None)
+    if outcome is None:
+        not_applicable(f"send() after the disconnect did not raise (advertised spec_version "
+                       f"{_spec_version(advertised)}), so there is no exception to catch")
+    return call, outcome["error"]
+
+
+def _still_serving(probe, server) -> None:
+    assert server.alive(), f"the server exited (status {server.exit_code})"
+    follow_up = f"{probe.id}.after"
+    with RawConnection(probe.host, probe.port, timeout=2.0) as conn:
+        conn.send(probe.request("GET", "/", probe_id=follow_up))
+        response = conn.read_response("GET", 2.0)
+    assert response.status == 200, f"the next request got {response.status}"
+
+
+@req("MAIN-019")
+def test_send_error_raised_out_of_app_is_ignored(probe, server, advertised):
+    """An error send() raised, let out of the application, is caught by the server: it
+    keeps running and serves the next request."""
+    _reraise_after_disconnect(probe, advertised)
+    _still_serving(probe, server)
+
+
+@req("HTTP-051")
+def test_server_catches_its_own_send_error(probe, server, advertised):
+    """When the app re-raises the exception send() raised after the disconnect, the
+    server catches it: the process survives and the next request gets 200."""
+    _reraise_after_disconnect(probe, advertised)
+    _still_serving(probe, server)
+
+
+@req("HTTP-052")
+def test_own_send_error_not_logged_as_error(probe, server, advertised):
+    """That re-raised exception is not logged as an error: no traceback and no line
+    naming its class in the server's output (a heuristic; the follow-up request makes
+    sure the server had its chance to log)."""
+    offset = _output_size(server)
+    _, error = _reraise_after_disconnect(probe, advertised)
+    _still_serving(probe, server)
+    time.sleep(0.1)
+    output = _output_since(server, offset)
+    name = error["type"].rsplit(".", 1)[-1]
+    flagged = [line for line in output.splitlines()
+               if "Traceback" in line or name in line or " ERROR" in line.upper()]
+    assert not flagged, f"the server logged the {name} it raised:\n" + "\n".join(flagged[:20])
+
+
+@req("MAIN-023")
+def test_app_cleanup_after_disconnect_not_cancelled(probe):
+    """After the client disconnects, the app spends 0.3 s on cleanup and then finishes:
+    the server does not cancel it the moment the connection is gone."""
+    call = _send_after_disconnect(probe, [["sleep", 0.3], ["mark", "cleanup-done"]])
+    marks = [r.data.get("name") for r in call.records if r.kind == "mark"]
+    assert call.exit and call.exit.get("raised") is None and "cleanup-done" in marks, (
+        f"the app was ended during its cleanup: exit {call.exit!r}, marks {marks}")
