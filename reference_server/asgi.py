@@ -33,6 +33,16 @@ class InvalidMessage(ValueError):
     server "should raise an exception out of the send awaitable")."""
 
 
+def event_type(message: Any) -> str:
+    """``message["type"]``, or :class:`InvalidMessage` when ``message`` is no event."""
+    try:
+        kind = message["type"]
+    except (KeyError, TypeError) as exc:
+        raise InvalidMessage(f"an ASGI event must be a dict with a 'type', got "
+                             f"{message!r:.80}") from exc
+    return kind  # type: ignore[no-any-return]
+
+
 def is_asgi3(app: Any) -> bool:
     """True for ``async def app(scope, receive, send)`` (or a class/instance whose call is
     a coroutine function); False for the legacy ``app(scope) -> instance`` form."""

@@ -22,7 +22,7 @@ import asyncio
 import logging
 from typing import Any
 
-from .asgi import ASGIApp, InvalidMessage, Message
+from .asgi import ASGIApp, InvalidMessage, Message, event_type
 
 logger = logging.getLogger("reference_server.error")
 
@@ -127,10 +127,7 @@ class Lifespan:
     async def send(self, message: Message) -> None:
         """Validate the order of lifespan events (an out-of-order or unknown event is an
         invalid event: asgi.rst, Error Handling)."""
-        try:
-            kind = message["type"]
-        except (KeyError, TypeError) as exc:
-            raise InvalidMessage("a lifespan event must be a dict with a 'type'") from exc
+        kind = event_type(message)
         phase = self._phase
         if kind == "lifespan.startup.complete" and phase == "starting":
             self._phase = "started"

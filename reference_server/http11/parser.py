@@ -519,19 +519,24 @@ class RequestParser:
             if self._eof:
                 raise _bad("connection closed before the request body was complete")
             return NEED_DATA
+        data = self._take_body()
+        if not self._remaining:
+            self._state = _END
+        return Data(data)
+
+    def _take_body(self) -> bytes:
+        """Up to ``_remaining`` buffered body bytes (Content-Length body or chunk-data),
+        counted off ``_remaining``."""
+        buf = self._buf
         remaining = self._remaining
-        if size <= remaining:
+        if len(buf) <= remaining:
             data = bytes(buf)
             buf.clear()
-            remaining -= size
         else:
             data = bytes(buf[:remaining])
             del buf[:remaining]
-            remaining = 0
-        self._remaining = remaining
-        if not remaining:
-            self._state = _END
-        return Data(data)
+        self._remaining = remaining - len(data)
+        return data
 
     def _next_chunked(self) -> Event:
         """RFC 9112 §7.1: chunk-size [chunk-ext] CRLF chunk-data CRLF ... last-chunk
@@ -551,20 +556,10 @@ class RequestParser:
                 del buf[:line_end + 2]
                 self._chunk_size(line)
             elif state == _CHUNK_DATA:
-                size = len(buf)
-                if not size:
+                if not buf:
                     return self._need_body_data()
-                remaining = self._remaining
-                if size <= remaining:
-                    data = bytes(buf)
-                    buf.clear()
-                    remaining -= size
-                else:
-                    data = bytes(buf[:remaining])
-                    del buf[:remaining]
-                    remaining = 0
-                self._remaining = remaining
-                if not remaining:
+                data = self._take_body()
+                if not self._remaining:
                     self._state = _CHUNK_END
                 return Data(data)
             elif state == _CHUNK_END:

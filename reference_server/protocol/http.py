@@ -25,7 +25,7 @@ import os
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
-from ..asgi import ClientDisconnected, InvalidMessage, Message
+from ..asgi import ClientDisconnected, InvalidMessage, Message, event_type
 from ..http11 import (
     PAUSED,
     Data,
@@ -528,11 +528,7 @@ class RequestCycle:
 
     async def send(self, message: Message) -> None:
         protocol = self.protocol
-        try:
-            kind = message["type"]
-        except (KeyError, TypeError) as exc:
-            raise InvalidMessage(f"an ASGI event must be a dict with a 'type', got "
-                                 f"{message!r:.80}") from exc
+        kind = event_type(message)
         if self.disconnected or protocol.closed:
             if self.response_done:
                 return

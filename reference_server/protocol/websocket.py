@@ -32,7 +32,7 @@ import asyncio
 import collections
 from typing import TYPE_CHECKING, Any
 
-from ..asgi import ClientDisconnected, InvalidMessage, Message
+from ..asgi import ClientDisconnected, InvalidMessage, Message, event_type
 from ..http11 import LocalProtocolError
 from ..http11.response import DATE, ResponseWriter, error_response
 from ..websocket import (
@@ -174,15 +174,10 @@ class WebSocketProtocol(asyncio.Protocol):
                 self.messages.append(message)
                 if self.queued_bytes > self.config.flow_high_water:
                     self._pause_reading()
-            elif isinstance(event, CloseReceived):
-                # RFC 6455 §5.5.1: the reply close frame is in the core's output; the
-                # server closes TCP first once the closing handshake is done (§7.1.1).
-                self._flush()
-                self._set_disconnect(event.code, event.reason)
-                self._close_transport()
-                break
-            elif isinstance(event, ProtocolFailure):
-                # §7.1.7 "Fail the WebSocket Connection": send our close, drop TCP.
+            elif isinstance(event, CloseReceived | ProtocolFailure):
+                # The peer's close (§5.5.1: our reply is in the core's output) or a
+                # protocol failure (§7.1.7: our close with the failure code is): write
+                # it, then the server closes TCP first (§7.1.1).
                 self._flush()
                 self._set_disconnect(event.code, event.reason)
                 self._close_transport()
@@ -309,11 +304,7 @@ class WebSocketProtocol(asyncio.Protocol):
             await waiter
 
     async def send(self, message: Message) -> None:
-        try:
-            kind = message["type"]
-        except (KeyError, TypeError) as exc:
-            raise InvalidMessage(f"an ASGI event must be a dict with a 'type', got "
-                                 f"{message!r:.80}") from exc
+        kind = event_type(message)
         phase = self.phase
         if kind == "websocket.send":
             if phase != _ACCEPTED:

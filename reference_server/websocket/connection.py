@@ -496,15 +496,7 @@ class WebSocketConnection:
             raise ConnectionClosedError("the WebSocket connection is closing or closed")
         if type(text) is not str:
             raise TypeError(f"text must be str, got {type(text).__name__}")
-        data = text.encode()
-        deflate = self._deflate
-        if deflate is not None and len(data) >= deflate.min_size:
-            data = deflate.compress(data)
-            return frame_header(FIN | RSV1 | OP_TEXT, len(data)) + data
-        n = len(data)
-        if n < 126:
-            return _TEXT_HEADERS[n] + data
-        return frame_header(FIN | OP_TEXT, n) + data
+        return self._data_frame(OP_TEXT, text.encode(), _TEXT_HEADERS)
 
     def send_bytes(self, data: bytes | bytearray | memoryview) -> bytes:
         """One unmasked binary frame with FIN, compressed like :meth:`send_text`."""
@@ -515,14 +507,20 @@ class WebSocketConnection:
             if not isinstance(raw, bytearray | memoryview):
                 raise TypeError(f"data must be bytes, got {type(raw).__name__}")
             data = bytes(raw)
+        return self._data_frame(OP_BINARY, data, _BINARY_HEADERS)
+
+    def _data_frame(self, opcode: int, data: bytes, small_headers: list[bytes]) -> bytes:
+        """One unmasked FIN frame of ``opcode``: compressed with RSV1 when deflate is
+        negotiated and the message is large enough, else with a pre-built header when
+        the payload is under 126 bytes."""
         deflate = self._deflate
         if deflate is not None and len(data) >= deflate.min_size:
             data = deflate.compress(data)
-            return frame_header(FIN | RSV1 | OP_BINARY, len(data)) + data
+            return frame_header(FIN | RSV1 | opcode, len(data)) + data
         n = len(data)
         if n < 126:
-            return _BINARY_HEADERS[n] + data
-        return frame_header(FIN | OP_BINARY, n) + data
+            return small_headers[n] + data
+        return frame_header(FIN | opcode, n) + data
 
     def send_ping(self, payload: bytes = b"") -> bytes:
         """A ping frame (§5.5.2); ValueError when the payload is over 125 bytes."""
