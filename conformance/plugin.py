@@ -216,7 +216,10 @@ class ConformanceSession:
             self.servers[app] = process
             self._start(process)
             self.logs[app] = ProbeLog(process.probe_log_path)
-            self._profile(process, self.logs[app])
+            if app == PROBE_APP:
+                self._profile(process, self.logs[app])
+            elif not self.server_info:
+                self.server_info = {"command": process.describe()}
         elif not process.alive():
             if self.restarts >= self.config.getoption("--max-restarts"):
                 self._abort(
@@ -510,13 +513,23 @@ def _session(config: pytest.Config) -> ConformanceSession:
     return plugin
 
 
+def serve_app(request: pytest.FixtureRequest, app: str) -> ServerProcess:
+    """The server under test serving ``app`` (``module:attribute``) for this case.
+
+    One process per app for the whole run, restarted after a crash within the restart
+    budget. Recording it on the case makes the case crash-aware: a server that dies
+    during the case turns the verdict into an error. A fixture of a case that needs
+    another app than the probe (the Autobahn echo app, the framework apps) calls this.
+    """
+    process = _session(request.config).server_for(app)
+    request.node.stash[SERVER_KEY] = (process, process.generation)
+    return process
+
+
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> ServerProcess:
     """The server under test, serving the probe app (started once, restarted on crash)."""
-    session = _session(request.config)
-    process = session.server_for(PROBE_APP)
-    request.node.stash[SERVER_KEY] = (process, process.generation)
-    return process
+    return serve_app(request, PROBE_APP)
 
 
 @pytest.fixture

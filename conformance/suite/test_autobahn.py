@@ -48,7 +48,7 @@ from conformance.autobahn.engine import CaseRun, run_case
 from conformance.autobahn.judge import Judgement, verdict_of
 from conformance.autobahn.model import Behavior, Case, Event
 from conformance.autobahn.results import PROPERTY
-from conformance.plugin import PLUGIN_NAME, SERVER_KEY, ConformanceSession
+from conformance.plugin import serve_app
 from conformance.verdicts import non_strict, not_applicable
 
 ECHO_APP = "fixtures.ws_echo:app"
@@ -60,17 +60,7 @@ def server(request: pytest.FixtureRequest):
     """The server under test serving the echo app (started once per run through the
     plugin's session, restarted after a crash). It takes the name of the plugin's
     ``server`` fixture, which makes these conformance cases with crash detection."""
-    session = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
-    assert isinstance(session, ConformanceSession)
-    first_start = ECHO_APP not in session.servers
-    profile = dict(session.server_info)
-    process = session.server_for(ECHO_APP)
-    if first_start:
-        # server_for() profiles every app it starts with a probe-app request, which the
-        # echo app answers 404: keep the probe app's profile (or none) in the reports.
-        session.server_info = profile or {"command": process.describe()}
-    request.node.stash[SERVER_KEY] = (process, process.generation)
-    return process
+    return serve_app(request, ECHO_APP)
 
 
 def _categories(*names: str):
