@@ -17,7 +17,8 @@ What the plugin adds to pytest:
   ``@pytest.mark.requirement("ID")`` naming a catalogued requirement;
 * verdicts (:mod:`conformance.verdicts`) mapped onto pytest outcomes, with evidence;
 * the reports (JSON, JUnit XML, Markdown, HTML) written at the end of the session;
-* ``--fail-on``: which verdicts make the exit status non-zero.
+* ``--fail-on``: which verdicts make the exit status non-zero;
+* ``--baseline``/``--write-baseline``: gate on regressions only (:mod:`conformance.baseline`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pytest
 
 import conformance
 from conformance import catalogue
+from conformance.baseline import Baseline, BaselineError, Comparison, compare, read_baseline
 from conformance.launcher import ServerProcess, ServerStartError
 from conformance.probe import Probe, ProbeLog, new_probe_id
 from conformance.rawhttp import RawConnection, render_transcript
@@ -81,6 +83,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "with known deviations without a red build",
     )
     group.addoption(
+        "--baseline", default=None, metavar="FILE",
+        help="judge the run against a baseline (or an earlier JSON report): exit non-zero "
+             "only when a case gets worse than its recorded verdict; improvements, new "
+             "and missing cases are reported (overrides --fail-on)",
+    )
+    group.addoption(
+        "--write-baseline", default=None, metavar="FILE",
+        help="write this run's verdicts as a baseline file for later --baseline runs",
+    )
+    group.addoption(
         "--server-start-timeout", default=15.0, type=float, metavar="SECONDS",
         help="bound on a server's start-up before the session fails (default 15)",
     )
@@ -115,7 +127,34 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             # No paths on the command line: run the installed suite, wherever we are.
             config.args = [str(SUITE_DIR)]
-    config.pluginmanager.register(ConformanceSession(config, spec), PLUGIN_NAME)
+    baseline = _load_baseline(config, spec)
+    config.pluginmanager.register(ConformanceSession(config, spec, baseline), PLUGIN_NAME)
+
+
+def _option_path(config: pytest.Config, option: str) -> Path | None:
+    value = config.getoption(option)
+    if value is None:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
+
+
+def _load_baseline(config: pytest.Config, spec: ServerSpec | None) -> Baseline | None:
+    """Read ``--baseline`` before any case runs, so a bad file costs nothing."""
+    path = _option_path(config, "--baseline")
+    if path is None or hasattr(config, "workerinput"):
+        return None
+    try:
+        baseline = read_baseline(path)
+    except BaselineError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if spec is not None and baseline.server != spec.name:
+        raise pytest.UsageError(
+            f"{path}: the baseline is for server {baseline.server!r}, this run is "
+            f"{spec.name!r} (use that server's baseline, or --server-name to name a "
+            "--server-cmd server)"
+        )
+    return baseline
 
 
 def _resolve(config: pytest.Config) -> ServerSpec:
@@ -176,9 +215,12 @@ def case_id(item: pytest.Item) -> str:
 class ConformanceSession:
     """Per-run state: the server processes, verdicts collected, reports written."""
 
-    def __init__(self, config: pytest.Config, spec: ServerSpec | None) -> None:
+    def __init__(self, config: pytest.Config, spec: ServerSpec | None,
+                 baseline: Baseline | None = None) -> None:
         self.config = config
         self._spec = spec
+        self.baseline = baseline
+        self.comparison: Comparison | None = None
         self.servers: dict[str, ServerProcess] = {}
         self.logs: dict[str, ProbeLog] = {}
         self.results: list[model.CaseResult] = []
@@ -189,6 +231,8 @@ class ConformanceSession:
         self.t0 = time.monotonic()
         self.failed_reports = 0
         self.failed_cases = 0
+        self.failed_judged = 0
+        """Failed pytest reports of conformance cases (fail or error verdicts)."""
         self.report_paths: dict[str, Path] = {}
 
     # --- servers ---------------------------------------------------------------------------
@@ -423,6 +467,8 @@ class ConformanceSession:
                 self.results.append(result)
                 if report.failed and result.verdict is Verdict.FAIL:
                     self.failed_cases += 1
+                if report.failed and result.verdict in (Verdict.FAIL, Verdict.ERROR):
+                    self.failed_judged += 1
             elif name == SERVER_PROPERTY and isinstance(value, dict) and value:
                 self.server_info = value
 
@@ -434,10 +480,49 @@ class ConformanceSession:
         if self._spec is None or not (self.results or self.session_errors):
             return
         self._write_reports()
-        if (self.config.getoption("--fail-on") == "error"
+        self._write_baseline()
+        if self.baseline is not None:
+            session.exitstatus = self._gate_on_baseline(self.baseline, session.exitstatus)
+        elif (self.config.getoption("--fail-on") == "error"
                 and session.exitstatus == pytest.ExitCode.TESTS_FAILED
                 and self.failed_reports == self.failed_cases):
             session.exitstatus = pytest.ExitCode.OK
+
+    def _write_baseline(self) -> None:
+        path = _option_path(self.config, "--write-baseline")
+        if path is None or not self.results:
+            return
+        spec = self.spec
+        Baseline.from_results(spec.name, self.results, server_version=spec.version(),
+                              suite_version=conformance.__version__).write(path)
+        self.report_paths["baseline written"] = path
+
+    def _gate_on_baseline(self, baseline: Baseline, exitstatus: int) -> int:
+        """The run's exit status under ``--baseline``: red only on a regression (or on a
+        failure outside the conformance cases, or a baseline that matches nothing)."""
+        comparison = compare(baseline, self.results)
+        self.comparison = comparison
+        lines = comparison.render(limit=200)
+        path = Path(self.config.getoption("--report-dir"))
+        if not path.is_absolute():
+            path = Path(self.config.invocation_params.dir) / path
+        path = path / f"{safe_basename(self.spec.name)}-baseline.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"# Baseline comparison: {self.spec.name}\n\nBaseline: "
+            f"`{self.config.getoption('--baseline')}` ({baseline.server} "
+            f"{baseline.server_version}, suite {baseline.suite_version})\n\n```\n"
+            + "\n".join(lines) + "\n```\n", encoding="utf-8")
+        self.report_paths["baseline comparison"] = path
+        if self.results and baseline.cases and comparison.compared == 0:
+            self.session_errors.append("the baseline shares no case with this run")
+            return pytest.ExitCode.USAGE_ERROR
+        if comparison.regressions:
+            return pytest.ExitCode.TESTS_FAILED
+        if exitstatus == pytest.ExitCode.TESTS_FAILED \
+                and self.failed_reports == self.failed_judged:
+            return pytest.ExitCode.OK
+        return exitstatus
 
     def _write_reports(self) -> None:
         spec = self._spec
@@ -475,7 +560,21 @@ class ConformanceSession:
         write("verdicts: " + ", ".join(f"{n} {v}" for v, n in report.totals().items()))
         for kind, path in self.report_paths.items():
             write(f"{kind} report: {path}")
-        if self.config.getoption("--fail-on") == "error" and self.failed_cases:
+        if self.comparison is not None:
+            baseline = self.config.getoption("--baseline")
+            terminalreporter.section(f"asgi-conformance baseline: {baseline}")
+            for line in self.comparison.render():
+                write(line)
+            if self.results and self.baseline and self.baseline.cases \
+                    and self.comparison.compared == 0:
+                write(f"{baseline}: the baseline shares no case with this run: is it for "
+                      "this suite and server?", red=True)
+            elif self.comparison.regressions:
+                write(f"{len(self.comparison.regressions)} case(s) got worse than the "
+                      "baseline: this run fails", red=True)
+            else:
+                write("no case got worse than the baseline", green=True)
+        elif self.config.getoption("--fail-on") == "error" and self.failed_cases:
             write(f"--fail-on=error: {self.failed_cases} failed case(s) do not fail this run; "
                   "harness errors would")
 

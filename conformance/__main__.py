@@ -1,0 +1,35 @@
+"""``python -m conformance``: the suite's command line (the cases themselves run under pytest).
+
+``compare``  run the suite against several servers and write one comparison report
+             (see :mod:`conformance.compare`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+USAGE = """usage: python -m conformance compare [options]
+
+commands:
+  compare   run the suite against several servers and write reports/comparison.html
+            and reports/summary.md (python -m conformance compare --help)
+
+A single server is judged with pytest itself: pytest --server=NAME (see README)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    if args[0] == "compare":
+        from conformance.compare import main as compare
+
+        return compare(args[1:])
+    print(f"{USAGE}\n\nunknown command {args[0]!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
