@@ -127,3 +127,53 @@ def test_request_builder_is_exact():
     assert b"x-probe-id: p-1" in lines and b"X-A: 1" in lines and b"Content-Length: 2" in lines
     args_line = next(line for line in lines if line.startswith(b"x-probe-args: "))
     assert typedjson.loads(args_line.split(b": ", 1)[1]) == {"x": b"\x00"}
+
+
+def run_ws(headers: list[tuple[bytes, bytes]], incoming: list[dict[str, Any]],
+           fail_sends_after: int | None = None) -> list[dict[str, Any]]:
+    """Run the probe for one WebSocket connection; return what it sent."""
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "path": "/", "headers": headers}
+    queue = list(incoming)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if queue:
+            return queue.pop(0)
+        await asyncio.sleep(0.01)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(event: dict[str, Any]) -> None:
+        if fail_sends_after is not None and len(sent) >= fail_sends_after:
+            raise ConnectionResetError("closed")
+        sent.append(event)
+
+    asyncio.run(probe_app.app(scope, receive, send))
+    return sent
+
+
+def test_websocket_echo_is_the_default(log):
+    sent = run_ws(probe_headers(), [{"type": "websocket.connect"},
+                                    {"type": "websocket.receive", "text": "hi"},
+                                    {"type": "websocket.receive", "bytes": b""}])
+    assert sent == [{"type": "websocket.accept"}, {"type": "websocket.send", "text": "hi"},
+                    {"type": "websocket.send", "bytes": b""}]
+    assert [r.kind for r in log.records("t1")][-1] == "exit"
+
+
+def test_websocket_script_runs_steps_and_reraises_the_send_error(log):
+    steps = [["receive", 1.0], ["send", {"type": "websocket.accept"}],
+             ["send", {"type": "websocket.send", "text": "late"}], ["raise_send_error"]]
+    with pytest.raises(ConnectionResetError):
+        run_ws(probe_headers("script", {"steps": steps}), [{"type": "websocket.connect"}],
+               fail_sends_after=1)
+    records = log.records("t1")
+    sends = [r.data for r in records if r.kind == "send"]
+    assert [s["ok"] for s in sends] == [True, False]
+    assert sends[1]["error"]["is_oserror"] is True
+    assert records[-1].kind == "exit" and records[-1].data["raised"]["is_oserror"]
+
+
+def test_websocket_bad_scenario_is_a_probe_error(log):
+    sent = run_ws(probe_headers("nonsense"), [{"type": "websocket.connect"}])
+    assert sent == [{"type": "websocket.close", "code": 4599}]
+    assert any(r.kind == "probe_error" for r in log.records("t1"))

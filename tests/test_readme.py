@@ -39,3 +39,14 @@ def test_main_job_and_ci_judge_the_reference_server_strictly():
         assert "pytest --server=reference" in command
         reference_run = command.split("pytest --server=reference", 1)[1].split("&&")[0]
         assert "--fail-on=error" not in reference_run
+
+
+def test_peers_are_gated_on_committed_baselines():
+    """CI fails when a harness change flips a peer's verdict: the peers run against the
+    baselines in baselines/, installed at the versions those were written with."""
+    test_command = _first_section_commands()[1]
+    assert "-c baselines/constraints.txt" in test_command
+    for peer in ("uvicorn", "hypercorn"):
+        run = test_command.split(f"pytest --server={peer}", 1)[1].split("&&")[0]
+        assert f"--baseline baselines/{peer}.json" in run
+        assert (ROOT / "baselines" / f"{peer}.json").is_file()

@@ -1,0 +1,806 @@
+"""ASGI WebSocket (www.rst "WebSocket"), the denial-response extension, and the RFC 6455
+§4 opening handshake: judged on the wire (a raw client, :mod:`conformance.rawws`) and on
+what the probe app recorded (the scope, every event, what each ``send()`` raised).
+
+The upgrade request carries the probe headers like an HTTP request: the ``script``
+scenario runs the steps a case gives (``["receive"]``, ``["send", event]``,
+``["ws_echo", t]``...), so each case states exactly what the app does. Items that depend
+on a spec_version are n/a when the websocket scope advertises a lower one (an absent
+spec_version means "2.0", www.rst 304-306).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import pytest
+
+from conformance.probe import CallView, Probe
+from conformance.rawws import (
+    BINARY,
+    CLOSE,
+    CONTINUATION,
+    PING,
+    PONG,
+    TEXT,
+    Frame,
+    Handshake,
+    RawWebSocket,
+    accept_key,
+    encode_frame,
+    handshake_request,
+    new_key,
+)
+from conformance.verdicts import non_strict, not_applicable
+
+req = pytest.mark.requirement
+WAIT = 1.0  # bound on anything a conforming server does at once
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def open_ws(probe: Probe, steps: list[list[Any]] | None = None, *, path: str = "/",
+            headers: list[tuple[bytes, bytes]] | None = None, probe_id: str | None = None,
+            **options: Any) -> tuple[RawWebSocket, Handshake]:
+    """Open a WebSocket to the probe app running ``steps`` (the echo scenario without)."""
+    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
+    probe.connections.append(ws)
+    scenario = probe.probe_headers("script", {"steps": steps}, probe_id=probe_id) \
+        if steps is not None else probe.probe_headers(probe_id=probe_id)
+    handshake = ws.open(path, host=f"{probe.host}:{probe.port}".encode(),
+                        headers=[*scenario, *(headers or [])], **options)
+    return ws, handshake
+
+
+Steps = list[list[Any]]
+
+
+def accepted(event: dict[str, Any] | None = None) -> Steps:
+    """Steps: receive the connect, then accept (with ``event``'s extra keys)."""
+    return [["receive", 2.0], ["send", {"type": "websocket.accept", **(event or {})}]]
+
+
+def expect_101(handshake: Handshake) -> None:
+    if handshake.status != 101:
+        body = handshake.response.raw[:300] if handshake.response else b""
+        raise AssertionError(f"the handshake got {handshake.status}, not 101: {body!r}")
+
+
+def spec_version(view: CallView) -> tuple[int, int]:
+    value = (view.scope.get("asgi") or {}).get("spec_version") or "2.0"
+    try:
+        major, minor = (int(part) for part in str(value).split(".")[:2])
+    except ValueError:
+        return (2, 0)
+    return (major, minor)
+
+
+def require_version(view: CallView, needed: tuple[int, int]) -> None:
+    if spec_version(view) < needed:
+        advertised = (view.scope.get("asgi") or {}).get("spec_version")
+        not_applicable(f"needs spec_version {needed[0]}.{needed[1]}; the websocket scope "
+                       f"advertises {advertised!r}")
+
+
+def events_of(view: CallView, kind: str) -> list[dict[str, Any]]:
+    return [e for e in view.received if isinstance(e, dict) and e.get("type") == kind]
+
+
+def echo_scope(probe: Probe, path: str = "/", **options: Any) -> dict[str, Any]:
+    ws, handshake = open_ws(probe, path=path, **options)
+    expect_101(handshake)
+    ws.close_handshake(1000, timeout=WAIT)
+    return probe.call().scope
+
+
+def wait_events(probe: Probe, kind: str, count: int = 1) -> CallView:
+    return probe.wait_for(f"the app received {count} {kind}",
+                          lambda v: len(events_of(v, kind)) >= count, timeout=2.0)
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+@req("WS-004")
+def test_scope_type_is_websocket(probe):
+    """An upgrade request reaches the app with ``scope["type"] == "websocket"``."""
+    scope = echo_scope(probe)
+    assert scope.get("type") == "websocket", f"scope type {scope.get('type')!r}"
+
+
+@req("WS-006")
+def test_scope_spec_version(probe):
+    """``asgi.spec_version`` is absent or a "2.x" string (the text's list is stale)."""
+    asgi = echo_scope(probe).get("asgi") or {}
+    value = asgi.get("spec_version")
+    assert value is None or (isinstance(value, str) and value.startswith("2.")), \
+        f"asgi.spec_version {value!r}"
+
+
+@req("WS-007")
+def test_scope_http_version(probe):
+    """An HTTP/1.1 upgrade gives ``http_version`` "1.1" (or no key)."""
+    scope = echo_scope(probe)
+    assert scope.get("http_version", "1.1") == "1.1", f"http_version {scope['http_version']!r}"
+
+
+@req("WS-008")
+def test_scope_scheme(probe):
+    """``scheme`` is "ws" on a plain connection, never empty nor "http"."""
+    scope = echo_scope(probe)
+    assert scope.get("scheme", "ws") == "ws", f"scheme {scope.get('scheme')!r}"
+
+
+@req("WS-009")
+def test_scope_path_decoded(probe):
+    """``path`` is percent-decoded UTF-8, without the query."""
+    scope = echo_scope(probe, path="/ws/caf%C3%A9%20x?q=1")
+    assert scope.get("path") == "/ws/café x", f"path {scope.get('path')!r}"
+
+
+@req("WS-010")
+def test_scope_raw_path(probe):
+    """``raw_path``, when given, is the path's bytes as received (``%2F`` kept)."""
+    scope = echo_scope(probe, path="/ws/a%2Fb?q=1")
+    raw = scope.get("raw_path")
+    assert raw in (None, b"/ws/a%2Fb"), f"raw_path {raw!r}"
+
+
+@req("WS-011")
+def test_scope_query_string(probe):
+    """``query_string`` is the raw bytes after ``?``, not decoded."""
+    scope = echo_scope(probe, path="/ws?a=%20&b")
+    assert scope.get("query_string") == b"a=%20&b", f"query_string {scope.get('query_string')!r}"
+
+
+ORDERED = [(b"X-Order-A", b"1"), (b"X-Dup", b"first"), (b"X-Order-B", b"2"),
+           (b"X-Dup", b"second"), (b"X-MiXeD-Case", b"3")]
+
+
+def _names(scope: dict[str, Any]) -> list[bytes]:
+    return [bytes(name) for name, _ in scope.get("headers", [])]
+
+
+@req("WS-013")
+def test_scope_header_order(probe):
+    """The upgrade request's header lines keep their order."""
+    names = _names(echo_scope(probe, headers=ORDERED))
+    mine = [n for n in names if n.startswith((b"x-order", b"x-dup", b"x-mixed"))]
+    assert mine == [b"x-order-a", b"x-dup", b"x-order-b", b"x-dup", b"x-mixed-case"], mine
+
+
+@req("WS-014")
+def test_scope_duplicate_headers_kept(probe):
+    """Repeated header lines arrive as separate entries, not merged."""
+    scope = echo_scope(probe, headers=ORDERED)
+    dups = [bytes(v) for n, v in scope.get("headers", []) if bytes(n).lower() == b"x-dup"]
+    assert dups == [b"first", b"second"], f"x-dup entries {dups!r}"
+
+
+@req("WS-015")
+def test_scope_header_names_lowercased(probe):
+    """Header names in the scope are lowercased."""
+    names = _names(echo_scope(probe, headers=ORDERED))
+    assert b"x-mixed-case" in names, f"names {names!r}"
+    assert all(n == n.lower() for n in names), f"names not lowercased: {names!r}"
+
+
+@req("WS-017")
+def test_scope_client(probe):
+    """``client`` is [host, port] of the peer (port an int)."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.close_handshake(1000, timeout=WAIT)
+    client = probe.call().scope.get("client")
+    if client is None:
+        return  # optional
+    host, port = client
+    assert isinstance(host, str) and isinstance(port, int), f"client {client!r}"
+    assert port == ws.local_port, f"client port {port}, the socket's is {ws.local_port}"
+
+
+@req("WS-018")
+def test_scope_server(probe):
+    """``server`` is [host, port] of the listening socket (port an int)."""
+    server = echo_scope(probe).get("server")
+    if server is None:
+        return  # optional
+    host, port = server
+    assert isinstance(host, str) and isinstance(port, int), f"server {server!r}"
+    assert port == probe.port, f"server port {port}, listening on {probe.port}"
+
+
+@req("WS-019")
+def test_scope_subprotocols(probe):
+    """Offered subprotocols, from a list and a repeated header, arrive in order."""
+    scope = echo_scope(probe, subprotocols=["p1", "p2"],
+                       headers=[(b"Sec-WebSocket-Protocol", b"p3")])
+    assert list(scope.get("subprotocols", [])) == ["p1", "p2", "p3"], \
+        f"subprotocols {scope.get('subprotocols')!r}"
+
+
+# --- connect, accept, deny --------------------------------------------------------------------
+
+
+@req("WS-021")
+def test_first_event_is_connect(probe):
+    """The app's first ``receive()`` returns ``websocket.connect``."""
+    _ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    view = probe.call()
+    first = view.received[0] if view.received else None
+    assert isinstance(first, dict) and first.get("type") == "websocket.connect", \
+        f"first event {first!r}"
+
+
+@req("WS-022")
+def test_handshake_waits_for_accept(probe):
+    """The 101 is held until the app accepts: with the app taking 0.3 s, nothing may
+    arrive in the first 0.15 s."""
+    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
+    probe.connections.append(ws)
+    steps: Steps = [["receive", 2.0], ["sleep", 0.3], ["send", {"type": "websocket.accept"}],
+             ["ws_echo", 2.0]]
+    ws.send(handshake_request("/", host=f"{probe.host}:{probe.port}".encode(), key=new_key(),
+                              headers=probe.probe_headers("script", {"steps": steps})))
+    time.sleep(0.15)
+    early = ws.readable()
+    handshake = ws.read_handshake(2.0)
+    assert not early, "the server answered the handshake before the app accepted"
+    expect_101(handshake)
+
+
+@req("WS-023")
+def test_no_receive_before_accept(probe):
+    """A frame pipelined after the upgrade request is never delivered before the app
+    accepts. (RFC 6455 §4.1 tells clients to wait for the 101, so a server may also
+    refuse the request or drop the early frame: only delivery before accept fails.)"""
+    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
+    probe.connections.append(ws)
+    steps: Steps = [["receive", 2.0], ["receive", 0.3], ["send", {"type": "websocket.accept"}],
+                    ["receive", 0.5]]
+    ws.send(handshake_request("/", host=f"{probe.host}:{probe.port}".encode(), key=new_key(),
+                              headers=probe.probe_headers("script", {"steps": steps}))
+            + encode_frame(TEXT, b"early"))
+    ws.read_handshake(2.0)
+    view = probe.wait_for("the app finished its steps", lambda v: v.exit is not None,
+                          timeout=3.0)
+    accepted_at = next((r.seq for r in view.records
+                        if r.kind == "send" and r.data["event"].get("type") == "websocket.accept"),
+                       None)
+    early = [r.data["event"] for r in view.records if r.kind == "receive"
+             and r.data["event"].get("type") == "websocket.receive"
+             and (accepted_at is None or r.seq < accepted_at)]
+    assert not early, f"the app received {early!r} before it accepted"
+
+
+@req("WS-024")
+@pytest.mark.parametrize("receive_first", [True, False], ids=["after-connect", "at-once"])
+def test_close_before_accept_is_403(probe, receive_first):
+    """``websocket.close`` before accept: HTTP 403, no 101, then the connection closes."""
+    steps = ([["receive", 2.0]] if receive_first else []) + [
+        ["send", {"type": "websocket.close", "code": 4001}]]
+    ws, handshake = open_ws(probe, steps)
+    assert handshake.status == 403, f"a denied handshake got {handshake.status}"
+    assert ws.wait_closed(WAIT), "the connection stayed open after the 403"
+
+
+@req("WS-025")
+def test_disconnect_after_denial(probe):
+    """After denying, the app's next ``receive()`` returns ``websocket.disconnect``."""
+    steps: Steps = [["receive", 2.0], ["send", {"type": "websocket.close"}], ["receive", WAIT]]
+    _ws, handshake = open_ws(probe, steps)
+    assert handshake.status == 403, f"a denied handshake got {handshake.status}"
+    view = probe.wait_for("the app's receive after the denial ended",
+                          lambda v: len([r for r in v.records if r.kind in
+                                         ("receive", "receive_timeout")]) >= 2, timeout=3.0)
+    assert events_of(view, "websocket.disconnect"), \
+        f"after the denial the app got {view.received[1:]!r} (or nothing in {WAIT:g} s)"
+
+
+@req("WS-026")
+@pytest.mark.parametrize("chosen", ["superchat", None], ids=["chosen", "none"])
+def test_accept_subprotocol(probe, chosen):
+    """The accepted subprotocol is the one in the 101; none accepted, no header."""
+    _ws, handshake = open_ws(probe, accepted({"subprotocol": chosen}),
+                            subprotocols=["chat", "superchat"])
+    expect_101(handshake)
+    values = handshake.header_values(b"sec-websocket-protocol")
+    assert values == ([chosen.encode()] if chosen else []), \
+        f"Sec-WebSocket-Protocol in the 101: {values!r}"
+
+
+@req("WS-027")
+def test_accept_headers_in_order(probe):
+    """Accept ``headers`` appear in the 101 in order, duplicates kept."""
+    extra = [(b"x-a", b"1"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
+    _ws, handshake = open_ws(probe, accepted({"headers": extra}))
+    view = probe.call()
+    require_version(view, (2, 1))
+    expect_101(handshake)
+    mine = [(n, v) for n, v in handshake.headers if n in (b"x-a", b"set-cookie")]
+    assert mine == extra, f"accept headers in the 101: {mine!r}"
+
+
+@req("WS-028")
+def test_accept_header_sec_websocket_protocol(probe):
+    """An accept header named sec-websocket-protocol is refused or dropped: the 101 never
+    carries two Sec-WebSocket-Protocol values."""
+    _ws, handshake = open_ws(
+        probe, accepted({"subprotocol": "chat",
+                         "headers": [(b"sec-websocket-protocol", b"other")]}),
+        subprotocols=["chat"])
+    view = probe.call()
+    failed = [s for s in view.sends if not s["ok"]]
+    if handshake.status != 101:
+        assert failed, f"no 101 ({handshake.status}) yet send() did not raise"
+        return
+    values = handshake.header_values(b"sec-websocket-protocol")
+    assert values == [b"chat"], f"Sec-WebSocket-Protocol in the 101: {values!r}"
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@req("WS-029")
+def test_receive_text(probe):
+    """A text message reaches the app as str in ``text``; ``bytes`` None or absent."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.send_frame(TEXT, "héllo".encode())
+    assert ws.read_message(WAIT) == (TEXT, "héllo".encode())
+    event = events_of(wait_events(probe, "websocket.receive"), "websocket.receive")[0]
+    assert event.get("text") == "héllo" and event.get("bytes") is None, f"event {event!r}"
+
+
+@req("WS-030")
+def test_receive_bytes(probe):
+    """A binary message reaches the app as bytes; ``text`` None or absent."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.send_frame(BINARY, b"\x00\xff")
+    assert ws.read_message(WAIT) == (BINARY, b"\x00\xff")
+    event = events_of(wait_events(probe, "websocket.receive"), "websocket.receive")[0]
+    assert event.get("bytes") == b"\x00\xff" and event.get("text") is None, f"event {event!r}"
+
+
+@req("WS-031")
+@pytest.mark.parametrize(("opcode", "key", "empty"), [(TEXT, "text", ""),
+                                                       (BINARY, "bytes", b"")],
+                         ids=["text", "bytes"])
+def test_receive_empty_message(probe, opcode, key, empty):
+    """An empty message is delivered as '' or b'', not dropped and not None."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.send_frame(opcode, b"")
+    ws.send_frame(TEXT, b"after")
+    view = wait_events(probe, "websocket.receive", 2)
+    first = events_of(view, "websocket.receive")[0]
+    assert first.get(key) == empty, f"the empty message arrived as {first!r}"
+    other = "bytes" if key == "text" else "text"
+    assert first.get(other) is None, f"both keys set: {first!r}"
+
+
+@req("WS-032")
+@pytest.mark.parametrize(("event", "expected"), [
+    ({"text": "x"}, (TEXT, b"x")),
+    ({"bytes": b"\x00\x01"}, (BINARY, b"\x00\x01")),
+    ({"text": "ünï ✓"}, (TEXT, "ünï ✓".encode())),
+], ids=["text", "bytes", "non-ascii"])
+def test_send_message(probe, event, expected):
+    """``text`` goes out as a text frame, ``bytes`` as binary, content intact."""
+    ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.send", **event}],
+                                    ["ws_echo", 2.0]])
+    expect_101(handshake)
+    assert ws.read_message(WAIT) == expected
+
+
+@req("WS-033")
+@pytest.mark.parametrize(("event", "expected"), [
+    ({"bytes": None, "text": "hi"}, (TEXT, b"hi")),
+    ({"text": None, "bytes": b"x"}, (BINARY, b"x")),
+    ({"text": ""}, (TEXT, b"")),
+    ({"bytes": b""}, (BINARY, b"")),
+], ids=["bytes-none", "text-none", "empty-text", "empty-bytes"])
+def test_send_one_of_text_bytes(probe, event, expected):
+    """The other key may be present as None; empty messages are sent, not dropped."""
+    ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.send", **event}],
+                                    ["send", {"type": "websocket.send", "text": "end"}],
+                                    ["ws_echo", 2.0]])
+    expect_101(handshake)
+    first = ws.read_message(WAIT)
+    assert first == expected, f"sent {event!r}, the client got {first!r}"
+
+
+@req("WS-034")
+@pytest.mark.parametrize("event", [{"text": "a", "bytes": b"b"}, {}, {"text": None,
+                                                                      "bytes": None}],
+                         ids=["both", "neither", "both-none"])
+def test_send_both_or_neither_raises(probe, event):
+    """A send with both or neither of text/bytes is invalid: ``send()`` raises."""
+    _ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.send", **event}],
+                                    ["ws_echo", 2.0]])
+    expect_101(handshake)
+    view = probe.wait_for("the app's invalid send returned or raised",
+                          lambda v: len(v.sends) >= 2, timeout=2.0)
+    assert not view.sends[1]["ok"], f"send({event!r}) did not raise"
+
+
+@req("WS-035")
+def test_send_before_accept_raises(probe):
+    """``websocket.send`` before accept raises, and no frame precedes the 101."""
+    steps: Steps = [["receive", 2.0], ["send", {"type": "websocket.send", "text": "early"}],
+             ["send", {"type": "websocket.accept"}], ["ws_echo", 2.0]]
+    _ws, handshake = open_ws(probe, steps)
+    view = probe.wait_for("the app sent twice", lambda v: len(v.sends) >= 2, timeout=2.0)
+    assert not view.sends[0]["ok"], "send before accept did not raise"
+    expect_101(handshake)
+
+
+# --- disconnect and close -------------------------------------------------------------------
+
+
+def _wait_disconnect(probe: Probe) -> dict[str, Any]:
+    view = wait_events(probe, "websocket.disconnect")
+    return events_of(view, "websocket.disconnect")[0]
+
+
+@req("WS-036")
+@pytest.mark.parametrize("code", [1000, 1001, 4001])
+def test_disconnect_code(probe, code):
+    """The client's close code reaches the app as an int."""
+    ws, handshake = open_ws(probe, [*accepted(), ["wait_disconnect", 3.0]])
+    expect_101(handshake)
+    ws.close_handshake(code, timeout=WAIT)
+    event = _wait_disconnect(probe)
+    assert event.get("code") == code and type(event.get("code")) is int, f"event {event!r}"
+
+
+@req("WS-037")
+def test_disconnect_code_1005_without_code(probe):
+    """A close frame without a code gives the app 1005."""
+    ws, handshake = open_ws(probe, [*accepted(), ["wait_disconnect", 3.0]])
+    expect_101(handshake)
+    ws.close_handshake(None, timeout=WAIT)
+    event = _wait_disconnect(probe)
+    assert event.get("code") == 1005, f"event {event!r}"
+
+
+@req("WS-038")
+def test_disconnect_reason(probe):
+    """The client's close reason reaches the app as str."""
+    ws, handshake = open_ws(probe, [*accepted(), ["wait_disconnect", 3.0]])
+    expect_101(handshake)
+    ws.close_handshake(4001, "bye ✓".encode(), timeout=WAIT)
+    event = _wait_disconnect(probe)
+    require_version(probe.call(), (2, 5))
+    assert event.get("reason") == "bye ✓", f"event {event!r}"
+
+
+@req("WS-039")
+@pytest.mark.parametrize("how", ["tcp-drop", "app-close"])
+def test_disconnect_when_connection_lost(probe, how):
+    """The app gets ``websocket.disconnect`` after a TCP drop, and after its own close."""
+    if how == "tcp-drop":
+        ws, handshake = open_ws(probe, [*accepted(), ["wait_disconnect", 3.0]])
+        expect_101(handshake)
+        ws.close()
+    else:
+        ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.close"}],
+                                        ["receive", WAIT]])
+        expect_101(handshake)
+        frame = ws.read_frame(WAIT)
+        assert frame is None or frame.opcode == CLOSE, f"expected a close, got {frame!r}"
+        if frame is not None:
+            ws.send_frame(CLOSE, frame.payload[:2])
+    event = _wait_disconnect(probe)
+    assert event.get("type") == "websocket.disconnect"
+
+
+@req("WS-040")
+def test_send_after_close_raises_oserror(probe):
+    """After the client closed, ``send()`` raises an OSError subclass."""
+    steps = [*accepted(), ["wait_disconnect", 3.0],
+             ["send", {"type": "websocket.send", "text": "late"}]]
+    ws, handshake = open_ws(probe, steps)
+    expect_101(handshake)
+    ws.close_handshake(1000, timeout=WAIT)
+    view = probe.wait_for("the app's late send returned or raised",
+                          lambda v: len(v.sends) >= 2, timeout=3.0)
+    require_version(view, (2, 4))
+    late = view.sends[1]
+    assert not late["ok"], "send() after the client closed did not raise"
+    assert late["error"]["is_oserror"], f"it raised {late['error']['type']}, not an OSError"
+
+
+@req("WS-041")
+def test_reraised_send_error_does_not_hurt_the_server(probe):
+    """An app re-raising the send() error: the server survives and serves a new socket."""
+    steps = [*accepted(), ["wait_disconnect", 3.0],
+             ["send", {"type": "websocket.send", "text": "late"}], ["raise_send_error"]]
+    ws, handshake = open_ws(probe, steps)
+    expect_101(handshake)
+    ws.close_handshake(1000, timeout=WAIT)
+    probe.wait_for("the app ended", lambda v: v.exit is not None, timeout=3.0)
+    again, second = open_ws(probe)
+    expect_101(second)
+    again.send_frame(TEXT, b"still here")
+    assert again.read_message(WAIT) == (TEXT, b"still here")
+
+
+@req("WS-043")
+@pytest.mark.parametrize(("event", "code"), [({"code": 4000}, 4000), ({}, 1000)],
+                         ids=["4000", "default"])
+def test_close_code_reaches_client(probe, event, code):
+    """A close after accept reaches the client with the app's code (1000 without one)."""
+    ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.close",
+                                                           **event}], ["receive", WAIT]])
+    expect_101(handshake)
+    frame = ws.read_frame(WAIT)
+    assert frame is not None and frame.opcode == CLOSE, f"expected a close frame, got {frame!r}"
+    assert frame.close_code == code, f"close code {frame.close_code}, expected {code}"
+
+
+@req("WS-044")
+def test_close_reason_reaches_client(probe):
+    """The app's close reason reaches the client."""
+    ws, handshake = open_ws(probe, [*accepted(), ["send", {"type": "websocket.close",
+                                                           "code": 1000, "reason": "bye"}],
+                                    ["receive", WAIT]])
+    expect_101(handshake)
+    frame = ws.read_frame(WAIT)
+    require_version(probe.call(), (2, 3))
+    assert frame is not None and frame.opcode == CLOSE, f"expected a close frame, got {frame!r}"
+    assert frame.close_reason == b"bye", f"close reason {frame.close_reason!r}"
+
+
+# --- ping, fragments, app end ---------------------------------------------------------------
+
+
+@req("WS-001")
+def test_ping_answered_by_server(probe):
+    """A ping gets a pong with its payload, and the app sees no event for it."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.send_frame(PING, b"probe")
+    frame = ws.read_frame(WAIT)
+    assert frame is not None and frame.opcode == PONG and frame.payload == b"probe", \
+        f"answer to the ping: {frame!r}"
+    ws.send_frame(TEXT, b"x")
+    assert ws.read_message(WAIT) == (TEXT, b"x")
+    view = wait_events(probe, "websocket.receive")
+    assert [e.get("type") for e in view.received] == ["websocket.connect",
+                                                       "websocket.receive"], view.received
+
+
+@req("WS-003")
+@pytest.mark.parametrize("opcode", [TEXT, BINARY], ids=["text", "bytes"])
+def test_fragments_delivered_whole(probe, opcode):
+    """Fragments with a ping between them reach the app as one message."""
+    ws, handshake = open_ws(probe)
+    expect_101(handshake)
+    ws.send_frame(opcode, b"he", fin=False)
+    ws.send_frame(PING, b"mid")
+    ws.send_frame(CONTINUATION, b"llo")
+    frames: list[Frame | None] = [ws.read_frame(WAIT)]
+    assert frames[0] is not None and frames[0].opcode == PONG, f"got {frames[0]!r} for the ping"
+    assert ws.read_message(WAIT) == (opcode, b"hello")
+    event = events_of(wait_events(probe, "websocket.receive"), "websocket.receive")[0]
+    key = "text" if opcode == TEXT else "bytes"
+    assert event.get(key) == ("hello" if opcode == TEXT else b"hello"), f"event {event!r}"
+
+
+@req("WS-005")
+@pytest.mark.parametrize("ending", ["returns", "raises"])
+def test_socket_closed_when_app_ends(probe, ending):
+    """When the app returns or raises after accepting, the connection is closed."""
+    steps = accepted() + ([["raise", "probe: app dies"]] if ending == "raises" else [])
+    ws, handshake = open_ws(probe, steps)
+    expect_101(handshake)
+    frame = ws.read_frame(WAIT) if not ws.wait_closed(0) else None
+    if frame is not None:
+        assert frame.opcode == CLOSE, f"expected a close, got {frame!r}"
+        if ending == "raises" and frame.close_code not in (1011, None):
+            non_strict(f"closed with {frame.close_code} after an app exception "
+                       "(1011 is the internal-error code)")
+    else:
+        assert ws.wait_closed(0), "the connection stayed open after the app ended"
+
+
+# --- the denial response extension ------------------------------------------------------------
+
+
+def _denial_advertised(probe: Probe) -> bool:
+    """Whether websocket scopes advertise the extension, asked on a connection of its own
+    (another probe id, so the case's own call stays the first under the case's id)."""
+    probe_id = probe.id + "-ext"
+    ws, handshake = open_ws(probe, probe_id=probe_id)
+    expect_101(handshake)
+    ws.close_handshake(1000, timeout=WAIT)
+    views = probe.log.wait(probe_id, lambda records: any(r.kind == "call" for r in records),
+                           2.0)[1]
+    calls = [r for r in views if r.kind == "call"]
+    assert calls, "the app recorded no call for the websocket connection"
+    scope = calls[0].data["scope"]
+    return "websocket.http.response" in (scope.get("extensions") or {})
+
+
+@req("EXT-001")
+def test_denial_extension_advertisement(probe):
+    """If advertised, ``websocket.http.response`` in the scope's extensions is a dict."""
+    extensions = echo_scope(probe).get("extensions") or {}
+    if "websocket.http.response" not in extensions:
+        not_applicable("the websocket scope does not advertise websocket.http.response")
+    value = extensions["websocket.http.response"]
+    assert isinstance(value, dict), f"extension value {value!r}"
+
+
+@req("EXT-002")
+def test_denial_response(probe):
+    """A denial response reaches the client with status, headers in order and body; no
+    101; then the connection closes."""
+    if not _denial_advertised(probe):
+        not_applicable("the websocket scope does not advertise websocket.http.response")
+    steps: Steps = [["receive", 2.0],
+             ["send", {"type": "websocket.http.response.start", "status": 401,
+                       "headers": [(b"www-authenticate", b"Basic"), (b"x-a", b"1"),
+                                   (b"content-length", b"4")]}],
+             ["send", {"type": "websocket.http.response.body", "body": b"no",
+                       "more_body": True}],
+             ["send", {"type": "websocket.http.response.body", "body": b"pe"}]]
+    _ws, handshake = open_ws(probe, steps)
+    assert handshake.status == 401 and handshake.response is not None, \
+        f"the denial got {handshake.status}"
+    names = [n.lower() for n, _ in handshake.response.headers]
+    assert names.index(b"www-authenticate") < names.index(b"x-a"), f"header order {names}"
+    assert handshake.response.body == b"nope", f"body {handshake.response.body!r}"
+
+
+@req("EXT-003")
+def test_denial_response_defaults(probe):
+    """The denial messages take http.response defaults: no headers key, no more_body."""
+    if not _denial_advertised(probe):
+        not_applicable("the websocket scope does not advertise websocket.http.response")
+    steps: Steps = [["receive", 2.0],
+             ["send", {"type": "websocket.http.response.start", "status": 404}],
+             ["send", {"type": "websocket.http.response.body", "body": b"gone"}]]
+    _ws, handshake = open_ws(probe, steps)
+    assert handshake.status == 404 and handshake.response is not None, \
+        f"the denial got {handshake.status}"
+    assert handshake.response.body == b"gone", f"body {handshake.response.body!r}"
+
+
+@req("EXT-004")
+def test_nothing_after_denial_start(probe):
+    """After the denial start, ``websocket.accept`` raises; the client gets the denial."""
+    if not _denial_advertised(probe):
+        not_applicable("the websocket scope does not advertise websocket.http.response")
+    steps: Steps = [["receive", 2.0],
+             ["send", {"type": "websocket.http.response.start", "status": 403,
+                       "headers": [(b"content-length", b"2")]}],
+             ["send", {"type": "websocket.accept"}],
+             ["send", {"type": "websocket.http.response.body", "body": b"no"}]]
+    _ws, handshake = open_ws(probe, steps)
+    view = probe.wait_for("the app sent three times", lambda v: len(v.sends) >= 3,
+                          timeout=2.0)
+    assert handshake.status == 403, f"the client got {handshake.status} after a denial start"
+    assert not view.sends[1]["ok"], "websocket.accept after the denial start did not raise"
+
+
+@req("EXT-005")
+def test_denial_without_extension_raises(probe):
+    """Without the extension advertised, a denial start raises and the client never gets a
+    101 (403 or 500)."""
+    if _denial_advertised(probe):
+        not_applicable("the websocket scope advertises websocket.http.response")
+    steps: Steps = [["receive", 2.0],
+             ["send", {"type": "websocket.http.response.start", "status": 401}],
+             ["send", {"type": "websocket.close"}]]
+    _ws, handshake = open_ws(probe, steps)
+    view = probe.wait_for("the app sent twice", lambda v: len(v.sends) >= 1, timeout=2.0)
+    assert handshake.status != 101, "an unadvertised denial start completed the handshake"
+    assert not view.sends[0]["ok"], "an unadvertised websocket.http.response.start did not raise"
+
+
+# --- RFC 6455 §4: the opening handshake -----------------------------------------------------
+
+
+@req("RFC6455-4.2.2-1")
+def test_101_headers(probe):
+    """The 101 has Upgrade: websocket, Connection: Upgrade and the right Accept."""
+    key = new_key()
+    _ws, handshake = open_ws(probe, key=key)
+    expect_101(handshake)
+    assert (handshake.header(b"upgrade") or b"").lower() == b"websocket", handshake.head
+    tokens = [t.strip().lower() for t in (handshake.header(b"connection") or b"").split(b",")]
+    assert b"upgrade" in tokens, handshake.head
+    assert handshake.header(b"sec-websocket-accept") == accept_key(key), handshake.head
+
+
+BAD_HANDSHAKES: dict[str, dict[str, Any]] = {
+    "no-key": {"key": None},
+    "short-key": {"key": base64.b64encode(b"12345678")},
+    "key-not-base64": {"key": b"not base64 at all!!!!!=="},
+    "no-version": {"version": None},
+    "post": {"method": b"POST"},
+    "http10": {"http_version": b"HTTP/1.0"},
+}
+
+
+@req("RFC6455-4.2.1-1")
+@pytest.mark.parametrize("fault", BAD_HANDSHAKES)
+def test_bad_handshake_refused(probe, fault):
+    """A malformed opening handshake gets an error response, no 101, and never reaches the
+    app as a websocket connection."""
+    options = dict(BAD_HANDSHAKES[fault])
+    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
+    probe.connections.append(ws)
+    key = options.pop("key", new_key())
+    ws.send(handshake_request("/", host=f"{probe.host}:{probe.port}".encode(), key=key,
+                              headers=probe.probe_headers(), **options))
+    handshake = ws.read_handshake(2.0)
+    assert handshake.status != 101, f"the {fault} handshake was completed"
+    kinds = [call.scope.get("type") for call in _calls(probe)]
+    assert "websocket" not in kinds, f"the {fault} handshake reached the app as a websocket"
+    if handshake.status < 400 and fault != "http10":
+        # RFC 9110 §7.8: "A server MUST ignore an Upgrade header field that is received in
+        # an HTTP/1.0 request", so serving that one as plain HTTP is what is asked.
+        non_strict(f"the {fault} handshake was served as plain HTTP ({handshake.status}, app "
+                   f"scope {kinds}) instead of refused with a 4xx")
+
+
+def _calls(probe: Probe) -> list[CallView]:
+    try:
+        return probe.calls(1, timeout=0.3)
+    except AssertionError:
+        return []
+
+
+@req("RFC6455-4.2.2-2")
+@pytest.mark.parametrize("version", [b"8", b"14"])
+def test_wrong_version_names_13(probe, version):
+    """A version other than 13: a 4xx (426 suggested) with Sec-WebSocket-Version naming
+    the supported version, and the app never sees a websocket connection."""
+    _ws, handshake = open_ws(probe, version=version)
+    assert handshake.status != 101, f"version {version!r} was accepted"
+    assert 400 <= handshake.status < 500, f"version {version!r} got {handshake.status}"
+    assert handshake.response is not None
+    supported = [v for n, v in handshake.response.headers if n.lower() == b"sec-websocket-version"]
+    assert supported and b"13" in b",".join(supported), \
+        f"no Sec-WebSocket-Version: 13 in the {handshake.status}: {handshake.response.raw[:300]!r}"
+
+
+@req("RFC6455-4.2.1-2")
+@pytest.mark.parametrize(("upgrade", "connection"), [
+    (b"WebSocket", b"Upgrade"), (b"websocket", b"keep-alive, Upgrade"),
+    (b"websocket", b"UPGRADE"),
+], ids=["upgrade-case", "connection-list", "connection-case"])
+def test_tokens_case_insensitive_and_in_lists(probe, upgrade, connection):
+    """Upgrade/Connection tokens match case-insensitively and inside lists."""
+    _ws, handshake = open_ws(probe, upgrade=upgrade, connection=connection)
+    expect_101(handshake)
+
+
+@req("RFC6455-4.2.2-3")
+def test_one_subprotocol_from_several_headers(probe):
+    """With subprotocols offered over two header lines, the 101 names only the chosen one."""
+    _ws, handshake = open_ws(probe, accepted({"subprotocol": "b"}), subprotocols=["a"],
+                            headers=[(b"Sec-WebSocket-Protocol", b"b, c")])
+    expect_101(handshake)
+    values = handshake.header_values(b"sec-websocket-protocol")
+    assert values == [b"b"], f"Sec-WebSocket-Protocol in the 101: {values!r}"
+
+
+@req("RFC6455-9.1-1")
+@pytest.mark.parametrize("offer", [b"x-unknown-extension", b"permessage-deflate"])
+def test_only_offered_extensions(probe, offer):
+    """Extensions in the 101 are only ones the client offered."""
+    _ws, handshake = open_ws(probe, extensions=offer)
+    expect_101(handshake)
+    answered = b",".join(handshake.header_values(b"sec-websocket-extensions"))
+    names = {part.split(b";")[0].strip() for part in answered.split(b",") if part.strip()}
+    assert names <= {offer} and b"x-unknown-extension" not in names, \
+        f"offered {offer!r}, the 101 lists {answered!r}"
