@@ -232,8 +232,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    command = "python -m conformance compare " + shlex.join(
-        sys.argv[1:] if argv is None else list(argv))
     if args.reports:
         columns = _columns_from_reports(args.reports)
     else:
@@ -256,7 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not any(col.report for col in columns):
         print("compare: no server produced a report; nothing to compare", file=sys.stderr)
         return 1
-    paths = write_comparison(Comparison(columns, command=command.strip()), args.report_dir)
+    # The command that regenerates these results (also when built from --reports), so
+    # the committed summary reads the same however it was produced.
+    command = "python -m conformance compare --servers " + ",".join(c.name for c in columns)
+    paths = write_comparison(Comparison(columns, command=command), args.report_dir)
     for col in columns:
         totals = col.report.totals() if col.report else {}
         counts = ", ".join(f"{n} {v}" for v, n in totals.items() if n)
@@ -276,7 +277,8 @@ def _screenshot(html: Path, png: Path) -> bool:
     from conformance.report.browser import BrowserError, check_page
 
     try:
-        page = check_page(html, "document.querySelector('#matrix') !== null", screenshot=png)
+        page = check_page(html, "document.querySelector('#matrix') !== null", screenshot=png,
+                          max_height=2200)
     except (BrowserError, OSError, TimeoutError) as exc:
         print(f"compare: --screenshot: {exc}", file=sys.stderr)
         return False
