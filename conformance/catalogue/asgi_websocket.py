@@ -68,6 +68,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "query_string is the raw bytes after '?', never decoded; b'' without one.",
     ),
     Requirement(
+        "WS-012", MAY, _WWW, "WebSocket Connection Scope (326-328)",
+        "root_path ... Optional; if missing defaults to empty string",
+        'root_path is absent or "" when the server is not configured with a root path.',
+    ),
+    Requirement(
         "WS-013", SHOULD, _WWW, "WebSocket Connection Scope (332-333)",
         "Order should be preserved from the original HTTP request",
         "The upgrade request's header lines reach the app in their order.",
@@ -96,6 +101,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "WS-019", WILL, _WWW, "WebSocket Connection Scope (352-353)",
         "subprotocols ... Subprotocols the client advertised",
         "subprotocols lists the offered subprotocols in order, from one or more headers.",
+    ),
+    Requirement(
+        "WS-020", MAY, _WWW, "WebSocket Connection Scope (355-357)",
+        "state ... A copy of the namespace passed into the lifespan",
+        "When the lifespan scope carried state, websocket scopes carry a dict copied from it.",
     ),
     Requirement(
         "WS-021", WILL, _WWW, "Connect - receive event (363-364, 375)",

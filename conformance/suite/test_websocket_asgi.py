@@ -156,6 +156,25 @@ def test_scope_query_string(probe):
     assert scope.get("query_string") == b"a=%20&b", f"query_string {scope.get('query_string')!r}"
 
 
+@req("WS-012")
+def test_scope_root_path_default(probe):
+    """Without a configured root path, ``root_path`` is absent or ""."""
+    scope = echo_scope(probe)
+    assert scope.get("root_path", "") == "", f"root_path {scope.get('root_path')!r}"
+
+
+@req("WS-020")
+def test_scope_state_copied_from_lifespan(probe):
+    """``state``, when present, is a dict holding what the lifespan startup stored (the
+    probe's lifespan stores ``probe.lifespan = "started"``)."""
+    scope = echo_scope(probe)
+    if "state" not in scope:
+        not_applicable("the websocket scope carries no state (no lifespan state support)")
+    state = scope["state"]
+    assert isinstance(state, dict), f"state is {type(state).__name__}"
+    assert state.get("probe.lifespan") == "started", f"state {state!r}"
+
+
 ORDERED = [(b"X-Order-A", b"1"), (b"X-Dup", b"first"), (b"X-Order-B", b"2"),
            (b"X-Dup", b"second"), (b"X-MiXeD-Case", b"3")]
 
