@@ -104,7 +104,7 @@ def accept_key(key: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(key + GUID).digest())
 
 
-def handshake_request(path: str = "/", *, host: bytes = b"localhost",
+def handshake_request(path: str = "/", *, host: bytes | None = b"localhost",
                       key: bytes | None = None, version: bytes | None = b"13",
                       subprotocols: Sequence[str] = (), extensions: bytes | None = None,
                       headers: Iterable[tuple[bytes, bytes]] = (),
@@ -112,8 +112,9 @@ def handshake_request(path: str = "/", *, host: bytes = b"localhost",
                       upgrade: bytes | None = b"websocket",
                       connection: bytes | None = b"Upgrade") -> bytes:
     """An opening handshake (§4.1), every part replaceable or removable (None)."""
-    lines = [method + b" " + path.encode("latin-1") + b" " + http_version,
-             b"Host: " + host]
+    lines = [method + b" " + path.encode("latin-1") + b" " + http_version]
+    if host is not None:
+        lines.append(b"Host: " + host)
     if upgrade is not None:
         lines.append(b"Upgrade: " + upgrade)
     if connection is not None:

@@ -71,6 +71,12 @@ def test_handshake_request_parts_can_be_removed() -> None:
     assert request.endswith(b"\r\n\r\n")
 
 
+def test_handshake_request_without_host() -> None:
+    request = handshake_request("/", key=KEY, host=None)
+    assert request.startswith(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n")
+    assert b"Host" not in request
+
+
 @pytest.fixture
 def fake_server() -> Iterator[tuple[int, list[bytes]]]:
     """A one-shot TCP server: answers the first request with the bytes put in the list."""
