@@ -74,6 +74,10 @@ def test_wrong_responses_are_failures_with_evidence(pytester):
         if case["verdict"] == "fail" and case["case_id"].startswith("autobahn::"):
             # WebSocket cases use no probe: their message carries the client's wire log
             assert "wire log" in case["message"], case["case_id"]
+        elif case["verdict"] == "fail" and case["case_id"].startswith("frameworks::"):
+            # Framework cases talk through httpx and websockets: their message ends with
+            # the client log (request and response heads, WebSocket frames)
+            assert "client log:" in case["message"], case["case_id"]
         elif case["verdict"] == "fail":
             evidence = case["evidence"]
             assert "x-probe-id" in evidence["sent"], case["case_id"]

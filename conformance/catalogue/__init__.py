@@ -65,10 +65,19 @@ class UnknownRequirement(LookupError):
 
 
 def _build() -> dict[str, Requirement]:
-    from conformance.catalogue import asgi, asgi_websocket, autobahn, rfc9112, rfc9112_request
+    from conformance.catalogue import (
+        asgi,
+        asgi_websocket,
+        autobahn,
+        frameworks,
+        rfc6455,
+        rfc9112,
+        rfc9112_request,
+    )
 
     table: dict[str, Requirement] = {}
-    for module in (asgi, asgi_websocket, rfc9112, rfc9112_request, autobahn):
+    for module in (asgi, asgi_websocket, rfc9112, rfc9112_request, autobahn, rfc6455,
+                   frameworks):
         for req in module.REQUIREMENTS:
             if req.id in table:
                 raise ValueError(f"duplicate requirement id {req.id}")
