@@ -320,7 +320,11 @@ class ConformanceSession:
                 verdict = Verdict.ERROR
                 message = "case setup failed: " + (excinfo.exconly() if excinfo else "")
         elif report.when == "call":
-            crash = self._crash_during(item, judged_wrong=excinfo is not None)
+            # Only a failure or a harness error may be the symptom of a dying server; an n/a
+            # (a skip) or an explicit non-strict verdict is a judgement already made.
+            judged_wrong = excinfo is not None and not excinfo.errisinstance(
+                (NonStrict, pytest.skip.Exception))
+            crash = self._crash_during(item, judged_wrong=judged_wrong)
             if crash:
                 verdict, message = Verdict.ERROR, crash
             elif excinfo is None:
