@@ -40,3 +40,13 @@ def header_values(scope: dict[str, Any], name: bytes) -> list[Any]:
 def version_tuple(version: str) -> tuple[int, int]:
     major, _, minor = version.partition(".")
     return int(major), int(minor or 0)
+
+
+def assert_not_logged_as_error(output: str, exc_type: str) -> None:
+    """The heuristic of HTTP-052/WS-042 ("should not log it as an error"): no traceback,
+    no line naming the exception's class (``exc_type`` as the probe recorded it, dotted)
+    and no ERROR line in what the server wrote."""
+    name = exc_type.rsplit(".", 1)[-1]
+    flagged = [line for line in output.splitlines()
+               if "Traceback" in line or name in line or " ERROR" in line.upper()]
+    assert not flagged, f"the server logged the {name} it raised:\n" + "\n".join(flagged[:20])

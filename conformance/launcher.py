@@ -194,6 +194,19 @@ class ServerProcess:
     def stdout_tail(self, limit: int = 4000) -> str:
         return tail(self.stdout_path, limit)
 
+    def _outputs(self) -> list[Path]:
+        return [p for p in (self.stderr_path, self.stdout_path) if p.exists()]
+
+    def output_size(self) -> int:
+        """Bytes written so far to stderr and stdout: a mark for :meth:`output_since`."""
+        return sum(p.stat().st_size for p in self._outputs())
+
+    def output_since(self, mark: int) -> str:
+        """What the server wrote (stderr, then stdout) after :meth:`output_size` gave
+        ``mark``: how a case sees what the server logged during it."""
+        data = b"".join(p.read_bytes() for p in self._outputs())
+        return data[mark:].decode("utf-8", "replace") if mark <= len(data) else ""
+
     def output_tail(self, limit: int = 4000) -> str:
         """stderr, plus stdout when the server writes its messages there."""
         err = self.stderr_tail(limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.checks import version_tuple
 from conformance.probe import CallView, Probe
 from conformance.rawws import Handshake, RawWebSocket, handshake_request, new_key
 from conformance.verdicts import not_applicable
@@ -65,12 +66,12 @@ def expect_101(handshake: Handshake) -> None:
 
 
 def spec_version(view: CallView) -> tuple[int, int]:
+    """The websocket scope's spec_version; absent or unreadable counts as "2.0"."""
     value = (view.scope.get("asgi") or {}).get("spec_version") or "2.0"
     try:
-        major, minor = (int(part) for part in str(value).split(".")[:2])
+        return version_tuple(".".join(str(value).split(".")[:2]))
     except ValueError:
         return (2, 0)
-    return (major, minor)
 
 
 def require_version(view: CallView, needed: tuple[int, int]) -> None:
