@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,13 @@ def log(tmp_path, monkeypatch) -> ProbeLog:
     return ProbeLog(path)
 
 
-def run_http(headers: list[tuple[bytes, bytes]], incoming: list[dict[str, Any]],
-             send_error: type[Exception] | None = None) -> list[dict[str, Any]]:
-    """Run the probe for one HTTP request; return what it sent."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "path": "/", "query_string": b"", "headers": headers}
+def run_app(scope: dict[str, Any], incoming: list[dict[str, Any]],
+            disconnect: dict[str, Any],
+            refuse: Callable[[dict[str, Any], list[dict[str, Any]]], Exception | None]
+            ) -> list[dict[str, Any]]:
+    """Run the probe in-process as a scripted server would: ``incoming`` events, then
+    ``disconnect`` forever; ``refuse(event, sent)`` gives an exception for send() to
+    raise instead of accepting ``event``. Returns what the probe sent."""
     queue = list(incoming)
     sent: list[dict[str, Any]] = []
 
@@ -33,15 +36,30 @@ def run_http(headers: list[tuple[bytes, bytes]], incoming: list[dict[str, Any]],
         if queue:
             return queue.pop(0)
         await asyncio.sleep(0.01)
-        return {"type": "http.disconnect"}
+        return disconnect
 
     async def send(event: dict[str, Any]) -> None:
-        if send_error is not None and event.get("type") == "http.bogus":
-            raise send_error("rejected")
+        error = refuse(event, sent)
+        if error is not None:
+            raise error
         sent.append(event)
 
     asyncio.run(probe_app.app(scope, receive, send))
     return sent
+
+
+def run_http(headers: list[tuple[bytes, bytes]], incoming: list[dict[str, Any]],
+             send_error: type[Exception] | None = None) -> list[dict[str, Any]]:
+    """Run the probe for one HTTP request; return what it sent."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "path": "/", "query_string": b"", "headers": headers}
+
+    def refuse(event: dict[str, Any], sent: list[dict[str, Any]]) -> Exception | None:
+        if send_error is not None and event.get("type") == "http.bogus":
+            return send_error("rejected")
+        return None
+
+    return run_app(scope, incoming, {"type": "http.disconnect"}, refuse)
 
 
 def probe_headers(scenario: str = "echo", args: Any = None, pid: str = "t1"):
@@ -133,22 +151,13 @@ def run_ws(headers: list[tuple[bytes, bytes]], incoming: list[dict[str, Any]],
            fail_sends_after: int | None = None) -> list[dict[str, Any]]:
     """Run the probe for one WebSocket connection; return what it sent."""
     scope = {"type": "websocket", "asgi": {"version": "3.0"}, "path": "/", "headers": headers}
-    queue = list(incoming)
-    sent: list[dict[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
-        if queue:
-            return queue.pop(0)
-        await asyncio.sleep(0.01)
-        return {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(event: dict[str, Any]) -> None:
+    def refuse(event: dict[str, Any], sent: list[dict[str, Any]]) -> Exception | None:
         if fail_sends_after is not None and len(sent) >= fail_sends_after:
-            raise ConnectionResetError("closed")
-        sent.append(event)
+            return ConnectionResetError("closed")
+        return None
 
-    asyncio.run(probe_app.app(scope, receive, send))
-    return sent
+    return run_app(scope, incoming, {"type": "websocket.disconnect", "code": 1000}, refuse)
 
 
 def test_websocket_echo_is_the_default(log):
