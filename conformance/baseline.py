@@ -13,6 +13,12 @@ stopped or started advertising the feature, which is its choice, and so is n/a �
 non-strict. A case that was n/a and now fails *is* a regression: the server advertised
 a feature it gets wrong.
 
+One exception to "worse": a case marked ``timing_dependent`` (Autobahn's chopped "echo,
+then fail" cases) may come out pass or non-strict for the same server depending on a race
+between its app task and its reader, so pass ↔ non-strict there is an other change, not a
+regression. Otherwise a gate would go red on a coin toss, and authors would learn to
+ignore it.
+
 The file is small JSON with sorted keys, so it diffs well in review and does not churn
 between runs. ``--baseline`` also accepts a full JSON report (``reports/<server>.json``),
 so any earlier run can serve as the baseline.
@@ -31,6 +37,8 @@ from conformance.report.model import CaseResult
 from conformance.verdicts import Verdict
 
 KIND = "asgi-conformance-baseline"
+#: The two verdicts a timing-dependent case may alternate between.
+_RACY_PAIR = {Verdict.PASS, Verdict.NON_STRICT}
 SCHEMA = 1
 
 
@@ -124,6 +132,7 @@ class Change:
     case_id: str
     before: Verdict
     after: Verdict
+    note: str = ""
 
 
 @dataclass
@@ -133,7 +142,8 @@ class Comparison:
     regressions: list[Change] = field(default_factory=list)
     improvements: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)
-    """Neither better nor worse: pass ↔ n/a, n/a → non-strict."""
+    """Neither better nor worse: pass ↔ n/a, n/a → non-strict, and pass ↔ non-strict on
+    a timing-dependent case."""
     new_cases: list[tuple[str, Verdict]] = field(default_factory=list)
     missing_cases: list[str] = field(default_factory=list)
     """In the baseline, not in this run: removed from the suite, or deselected."""
@@ -157,7 +167,7 @@ class Comparison:
             ("improved", [f"{c.case_id}: {c.before} -> {c.after}"
                           for c in self.improvements]),
             ("changed", [f"{c.case_id}: {c.before} -> {c.after}"
-                         for c in self.other_changes]),
+                         + (f" ({c.note})" if c.note else "") for c in self.other_changes]),
             ("new", [f"{case}: {verdict}" for case, verdict in self.new_cases]),
             ("not run (removed from the suite or deselected)", list(self.missing_cases)),
         ]
@@ -185,6 +195,9 @@ def compare(baseline: Baseline, results: Iterable[CaseResult]) -> Comparison:
         elif before is Verdict.NOT_APPLICABLE and after is Verdict.NON_STRICT:
             # A feature newly advertised and implemented leniently: news, not a regression.
             outcome.other_changes.append(Change(result.case_id, before, after))
+        elif result.timing_dependent and {before, after} == _RACY_PAIR:
+            outcome.other_changes.append(Change(result.case_id, before, after,
+                                                "timing-dependent verdict"))
         elif after.severity > before.severity:
             outcome.regressions.append(Change(result.case_id, before, after))
         elif after.severity < before.severity:

@@ -116,6 +116,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(id): the catalogued requirement this conformance case judges"
     )
+    config.addinivalue_line(
+        "markers", "timing_dependent(reason): pass and non-strict may alternate between runs "
+        "of a correct server; a baseline does not count that flip as a regression"
+    )
     explicit = (config.getoption("--server") is not None
                 or config.getoption("--server-cmd") is not None)
     spec: ServerSpec | None = None
@@ -363,6 +367,7 @@ class ConformanceSession:
             message=_clip(message, 4000),
             duration=report.duration,
             evidence=evidence,
+            timing_dependent=_timing_dependent(item),
         )
 
     def _crash_during(self, item: pytest.Item, judged_wrong: bool) -> str | None:
@@ -600,6 +605,13 @@ def _skip_reason(report: pytest.TestReport) -> str:
 def _title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
     return doc.strip().splitlines()[0] if doc.strip() else item.name
+
+
+def _timing_dependent(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("timing_dependent")
+    if mark is None:
+        return ""
+    return str(mark.args[0]) if mark.args else "the verdict depends on timing"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -54,6 +54,23 @@ def test_a_verdict_that_moves_is_classified_by_severity(before, after, kind):
     assert all(not getattr(outcome, other) for other in others)
 
 
+@pytest.mark.parametrize(("before", "after", "kind"), [
+    ("pass", "non-strict", "other_changes"),
+    ("non-strict", "pass", "other_changes"),
+    ("pass", "fail", "regressions"),
+    ("non-strict", "fail", "regressions"),
+])
+def test_a_timing_dependent_case_may_alternate_between_pass_and_non_strict(before, after,
+                                                                          kind):
+    racy = result("a", Verdict(after))
+    racy.timing_dependent = "a race"
+    outcome = compare(baseline(a=before), [racy])
+    assert [c.case_id for c in getattr(outcome, kind)] == ["a"]
+    assert outcome.compared == 1
+    if kind == "other_changes":
+        assert "(timing-dependent verdict)" in "\n".join(outcome.render())
+
+
 def test_new_missing_and_unchanged_cases_are_counted_not_gated():
     outcome = compare(baseline(a="fail", gone="pass"),
                       [result("a", Verdict.FAIL), result("fresh", Verdict.FAIL)])
@@ -112,6 +129,7 @@ def test_a_bad_baseline_is_one_clear_error_naming_the_file(tmp_path, content, ex
 CASES = '''
 import os
 import pytest
+from conformance.verdicts import non_strict
 
 @pytest.mark.requirement("HTTP-030")
 def test_steady(server):
@@ -124,6 +142,12 @@ def test_known_failure(server):
 @pytest.mark.requirement("HTTP-030")
 def test_flips(server):
     assert os.environ.get("FLIP") != "worse", "regressed on purpose"
+
+@pytest.mark.requirement("HTTP-030")
+@pytest.mark.timing_dependent("a race the server does not control")
+def test_racy(server):
+    if os.environ.get("FLIP") == "worse":
+        non_strict("lost the race this time")
 '''
 
 
@@ -143,6 +167,7 @@ def test_the_gate_fails_only_on_regressions(pytester, monkeypatch):
     assert written["server"] == "mine"
     assert written["cases"] == {"cases::test_flips": "pass",
                                 "cases::test_known_failure": "fail",
+                                "cases::test_racy": "pass",
                                 "cases::test_steady": "pass"}
 
     same = run(pytester, "--baseline", "base.json")
@@ -152,7 +177,11 @@ def test_the_gate_fails_only_on_regressions(pytester, monkeypatch):
     monkeypatch.setenv("FLIP", "worse")
     worse = run(pytester, "--baseline", "base.json")
     assert worse.ret == pytest.ExitCode.TESTS_FAILED
-    worse.stdout.fnmatch_lines(["*1 regression(s)*", "*cases::test_flips: pass -> fail*",
+    # test_racy went pass -> non-strict too, but it is marked timing-dependent: a
+    # change to report, not a regression to gate on.
+    worse.stdout.fnmatch_lines(["*1 regression(s)*1 other change(s)*",
+                                "*cases::test_flips: pass -> fail*",
+                                "*cases::test_racy: pass -> non-strict (timing-dependent*",
                                 "*got worse than the baseline*"])
     comparison = (pytester.path / "reports" / "mine-baseline.md").read_text()
     assert "cases::test_flips: pass -> fail" in comparison

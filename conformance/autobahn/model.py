@@ -315,3 +315,16 @@ class Case:
     @property
     def category(self) -> str:
         return self.id.split(".", 1)[0]
+
+    @property
+    def timing_dependent(self) -> bool:
+        """OK versus NON-STRICT is decided by a race the server does not fully control.
+
+        These are Autobahn's "echo, then fail" cases sent in chops (3.3, 3.4, 4.1.5,
+        4.2.5): the valid message and the bad frame arrive in separate TCP writes, and
+        whether the app's echo leaves before the connection is failed depends on whether
+        the server read the bad frame before its app task ran. A server that echoes from
+        a task (every ASGI server) gets either verdict from run to run."""
+        chopped = any(isinstance(action, SendFrame) and (action.chopsize or action.sync)
+                      for action in self.actions)
+        return chopped and any(level is Behavior.NON_STRICT for level, _ in self.outcomes)

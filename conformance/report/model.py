@@ -65,6 +65,9 @@ class CaseResult:
     """Why: the failure, the n/a reason, the lenient choice, or the harness error."""
     duration: float = 0.0
     evidence: Evidence | None = None
+    timing_dependent: str = ""
+    """Why pass and non-strict may alternate between runs of a correct server (the case's
+    ``timing_dependent`` mark); empty for cases whose verdict is deterministic."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -82,6 +85,7 @@ class CaseResult:
             message=data.get("message", ""),
             duration=float(data.get("duration", 0.0)),
             evidence=Evidence(**evidence) if evidence else None,
+            timing_dependent=data.get("timing_dependent", ""),
         )
 
 

@@ -70,12 +70,21 @@ def _categories(*names: str):
     return mark
 
 
+def _marks(case: Case) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.requirement(case.requirement)]
+    if case.timing_dependent:
+        marks.append(pytest.mark.timing_dependent(
+            "OK or NON-STRICT depends on whether the app's echo leaves before the server "
+            "reads the bad frame sent in a later chop"))
+    return marks
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     categories = getattr(metafunc.function, "autobahn_categories", None)
     if categories is None or "case" not in metafunc.fixturenames:
         return
     performance = bool(metafunc.config.getoption("--autobahn-performance"))
-    params = [pytest.param(case, id=case.id, marks=pytest.mark.requirement(case.requirement))
+    params = [pytest.param(case, id=case.id, marks=_marks(case))
               for case in all_cases(performance) if case.category in categories]
     metafunc.parametrize("case", params)
 
