@@ -35,8 +35,11 @@ _TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
 _TOKEN: Final = re.compile(rb"[" + _TCHAR + rb"]+")
 # Control characters other than HTAB, CR and LF (CR and LF are checked by counting).
 # RFC 9110 §5.5: field values are VCHAR / obs-text / SP / HTAB; NUL, CR and LF "MUST"
-# be rejected, the other CTLs are not field-content either.
-_CTL: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# be rejected, the other CTLs are not field-content either. Tested with
+# ``data.translate(None, _NOT_CTL)``, which keeps only the control characters: a C loop
+# several times faster than a regular-expression search over a whole head.
+_CTL_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_NOT_CTL: Final = bytes(b for b in range(256) if b not in _CTL_BYTES)
 # RFC 9112 §3.2 request-target: visible ASCII; a fragment ("#") is never sent (RFC 9110
 # §7.1). A "%" not starting a pct-encoded triplet is let through: browsers send
 # "/search?q=100%" as typed (WHATWG URL leaves it), it does not touch framing, and
@@ -125,6 +128,15 @@ def _field_name(name: bytes, colon: bytes) -> bytes:
     if len(_NAME_CACHE) < _CACHE_MAX:
         _NAME_CACHE[name] = lower
     return lower
+
+
+def _check_host(value: bytes) -> None:
+    """RFC 9112 §3.2 / RFC 9110 §7.2: a Host value must be uri-host [":" port]."""
+    if value not in _HOST_CACHE:
+        if not _HOST.fullmatch(value):
+            raise _bad("invalid Host header")
+        if len(_HOST_CACHE) < _CACHE_MAX:
+            _HOST_CACHE.add(value)
 
 
 def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
@@ -253,7 +265,8 @@ class RequestParser:
         while buf.startswith(b"\r\n"):
             del buf[:2]
             self._scanned = 0
-        end = buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+        scanned = self._scanned
+        end = buf.find(b"\r\n\r\n", scanned - 3 if scanned > 3 else 0)
         if end < 0:
             return self._incomplete_head()
         head_size = end + 4
@@ -272,7 +285,7 @@ class RequestParser:
         pairs = len(lines) - 1
         if head.count(b"\n") != pairs or head.count(b"\r") != pairs:
             raise _bad("bare CR or LF in the request head")
-        if _CTL.search(head) is not None:
+        if head.translate(None, _NOT_CTL):
             raise _bad("control character in the request head")
         request = self._request(lines)
         if self._state == _HEAD:  # no body
@@ -328,12 +341,22 @@ class RequestParser:
         fields: list[tuple[bytes, bytes]] = []
         append = fields.append
         cached_name = _NAME_CACHE.get
-        for i in range(1, len(lines)):
-            name, colon, value = lines[i].partition(b":")
+        framing: list[tuple[bytes, bytes]] = []  # the fields interpreted below
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
             lower = cached_name(name)
             if lower is None or not colon:
                 lower = _field_name(name, colon)
-            append((lower, value.strip(b" \t")))
+            field = (lower, value.strip(b" \t"))
+            append(field)
+            if lower in _FRAMING_FIELDS:
+                framing.append(field)
+        if len(framing) == 1 and framing[0][0] == b"host":
+            # The common request: no body, no connection options, only a Host.
+            _check_host(framing[0][1])
+            return Request(method, target, http_version, fields, raw_path, query_string,
+                           authority, None, False, http_version == b"1.1", False, None,
+                           False)
         content_length: int | None = None
         codings: list[bytes] | None = None
         host_count = 0
@@ -343,16 +366,10 @@ class RequestParser:
         upgrade: bytes | None = None
         expect_continue = False
         te_trailers = False
-        for name, value in fields:
-            if name not in _FRAMING_FIELDS:
-                continue
+        for name, value in framing:
             if name == b"host":
                 host_count += 1
-                if value not in _HOST_CACHE:
-                    if not _HOST.fullmatch(value):
-                        raise _bad("invalid Host header")
-                    if len(_HOST_CACHE) < _CACHE_MAX:
-                        _HOST_CACHE.add(value)
+                _check_host(value)
             elif name == b"content-length":
                 content_length = self._content_length(value, content_length)
             elif name == b"transfer-encoding":
@@ -617,7 +634,7 @@ class RequestParser:
         pairs = len(lines) - 1
         if section.count(b"\n") != pairs or section.count(b"\r") != pairs:
             raise _bad("bare CR or LF in the trailer section")
-        if _CTL.search(section) is not None:
+        if section.translate(None, _NOT_CTL):
             raise _bad("control character in the trailer section")
         if len(lines) > self._limits.max_fields:
             raise ProtocolError(431, "too many trailer fields")

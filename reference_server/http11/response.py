@@ -118,6 +118,62 @@ def _check_fields(headers: Any, what: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
+#: What an application's ``http.response.start`` contributes to the head: the status line
+#: and its header lines rendered (framing and hop-by-hop fields taken out), the
+#: Content-Length it declared, whether it set Date and Server, and whether it asked for
+#: ``Connection: close``.
+_AppHead = tuple[bytes, int | None, bool, bool, bool]
+#: Heads seen before, keyed by (status, headers as a tuple). Most applications answer
+#: with the same few header lists over and over; a hit skips validation and rendering.
+#: Only heads that passed validation are stored, and the cache stops growing when full
+#: (applications whose headers vary per response just take the slow path).
+_HEAD_CACHE: dict[tuple[int, tuple[Any, ...]], _AppHead] = {}
+_HEAD_CACHE_MAX = 512
+_HEAD_CACHE_FIELDS = 16
+
+
+def _app_head(status: int, headers: Any) -> _AppHead:
+    key = None
+    if type(headers) is list and len(headers) <= _HEAD_CACHE_FIELDS:
+        try:
+            key = (status, tuple(headers))
+            cached = _HEAD_CACHE.get(key)
+        except TypeError:  # [name, value] lists are valid ASGI but not hashable
+            key = cached = None
+        if cached is not None:
+            return cached
+    fields = _check_fields(headers, "header")
+    lines = [status_line(status)]
+    content_length: int | None = None
+    has_date = has_server = close = False
+    for name, value in fields:
+        lname = name.lower()
+        if lname == b"content-length":
+            if not value.isdigit() or (content_length is not None
+                                       and int(value) != content_length):
+                raise LocalProtocolError(f"invalid content-length {value!r}")
+            if content_length is not None:
+                continue  # an identical duplicate: send it once
+            content_length = int(value)
+            if status == 204:
+                continue  # RFC 9110 §8.6: MUST NOT send Content-Length in a 204
+        elif lname == b"transfer-encoding":
+            continue  # www.rst: "the server must ignore it"; we frame ourselves
+        elif lname == b"connection":
+            if b"close" in value.lower():
+                close = True
+            continue
+        elif lname == b"date":
+            has_date = True
+        elif lname == b"server":
+            has_server = True
+        lines.append(name + b": " + value + b"\r\n")
+    result = (b"".join(lines), content_length, has_date, has_server, close)
+    if key is not None and len(_HEAD_CACHE) < _HEAD_CACHE_MAX:
+        _HEAD_CACHE[key] = result
+    return result
+
+
 class ResponseWriter:
     """Frames one response to one request.
 
@@ -171,35 +227,13 @@ class ResponseWriter:
         # WebSocket layer's business. A final response is 200-599 (RFC 9110 §15).
         if not 200 <= status <= 599:
             raise LocalProtocolError(f"status {status} is not a final status (200-599)")
-        fields = _check_fields(headers, "header")
+        app_head = _app_head(status, headers)
+        lines, content_length, has_date, has_server, close = app_head
         self.started = True
         self._status = status
-        head = [status_line(status)]
-        content_length: int | None = None
-        has_date = has_server = False
-        for name, value in fields:
-            lname = name.lower()
-            if lname == b"content-length":
-                if not value.isdigit() or (content_length is not None
-                                           and int(value) != content_length):
-                    self.started = False
-                    raise LocalProtocolError(f"invalid content-length {value!r}")
-                if content_length is not None:
-                    continue  # an identical duplicate: send it once
-                content_length = int(value)
-                if status == 204:
-                    continue  # RFC 9110 §8.6: MUST NOT send Content-Length in a 204
-            elif lname == b"transfer-encoding":
-                continue  # www.rst: "the server must ignore it"; we frame ourselves
-            elif lname == b"connection":
-                if b"close" in value.lower():
-                    self.keep_alive = False
-                continue
-            elif lname == b"date":
-                has_date = True
-            elif lname == b"server":
-                has_server = True
-            head.append(name + b": " + value + b"\r\n")
+        if close:
+            self.keep_alive = False
+        head = [lines]
         if self._date and not has_date:
             head.append(DATE.line())
         if self._extra and not has_server:
@@ -228,9 +262,7 @@ class ResponseWriter:
             head.append(framing)
         head.append(b"\r\n")
         self.head_sent = True
-        out = b"".join(head)
-        self._head = []
-        return out
+        return b"".join(head)
 
     def body(self, data: Any, more_body: Any = False) -> bytes:
         """Accept ``http.response.body``; return the bytes to write (maybe empty)."""
@@ -242,13 +274,18 @@ class ResponseWriter:
             raise LocalProtocolError("response already complete")
         final = not more_body
         mode = self._mode
-        if mode == _UNDECIDED:
-            if final:
+        if final and not self.head_sent:
+            # The whole body in one event, the common case: head and body in one write.
+            if mode == _LENGTH and len(data) == self._remaining:
+                self._remaining = 0
+                self.complete = True
+                return self._render_head(b"") + data
+            if mode == _UNDECIDED:
                 self._mode = _LENGTH
                 self._remaining = 0
-                out = self._render_head(b"content-length: %d\r\n" % len(data)) + data
-                self._finish()
-                return out
+                self.complete = True
+                return self._render_head(b"content-length: %d\r\n" % len(data)) + data
+        if mode == _UNDECIDED:
             if self._chunked_ok:
                 self._mode = _CHUNKED
                 head = self._render_head(b"transfer-encoding: chunked\r\n")
@@ -274,7 +311,7 @@ class ResponseWriter:
                     # The app declared more than it sent: the client cannot tell the
                     # response ended, so the connection must close (RFC 9112 §8).
                     self.keep_alive = False
-                self._finish()
+                self.complete = True
             return data
         if mode == _CHUNKED:
             out = b"%x\r\n%s\r\n" % (len(data), data) if data else b""
@@ -283,19 +320,16 @@ class ResponseWriter:
                     self._mode = _AWAIT_TRAILERS  # waiting for http.response.trailers
                     return out
                 out += b"0\r\n\r\n"
-                self._finish()
+                self.complete = True
             return out
         if mode == _NOBODY:
             if final:
-                self._finish()
+                self.complete = True
             return b""
         # _CLOSE: the end of the body is the end of the connection.
         if final:
-            self._finish()
+            self.complete = True
         return data
-
-    def _finish(self) -> None:
-        self.complete = True
 
     def trailers(self, headers: Any, more_trailers: Any = False) -> bytes:
         """Accept ``http.response.trailers`` (extensions.rst, HTTP Trailers)."""
@@ -316,7 +350,7 @@ class ResponseWriter:
             return b""  # all trailer messages go into the one trailer section
         self.trailers_pending = False
         self._mode = _CHUNKED
-        self._finish()
+        self.complete = True
         return b"0\r\n" + self._trailer_buf + b"\r\n"
 
     def early_hint(self, links: Any) -> bytes:

@@ -45,6 +45,9 @@ from .websocket import WebSocketProtocol
 _HTTP_SPEC_VERSION = "2.5"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
+#: Method tokens as the str the scope carries, for the common ones.
+_METHODS = {m.encode("ascii"): m for m in
+            ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")}
 _HAS_SENDFILE = hasattr(os, "sendfile")
 _FILE_CHUNK = 256 * 1024
 #: Most request-body bytes discarded after a response so the connection can be reused;
@@ -78,6 +81,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_phase = _NO_TIMER
         self._deadline = 0.0
+        #: When the timer handle fires (``_timer.when()``, kept to avoid the call).
+        self._timer_when = 0.0
         #: The peer may set X-Forwarded-* (decided once per connection).
         self._trust_proxy = False
         self._discarded = 0
@@ -162,9 +167,10 @@ class HTTPProtocol(asyncio.Protocol):
         self._timer_phase = phase
         deadline = self._deadline = self.loop.time() + delay
         timer = self._timer
-        if timer is None or timer.when() > deadline:
+        if timer is None or self._timer_when > deadline:
             if timer is not None:
                 timer.cancel()
+            self._timer_when = deadline
             self._timer = self.loop.call_at(deadline, self._on_timeout)
 
     def _disarm(self) -> None:
@@ -182,6 +188,7 @@ class HTTPProtocol(asyncio.Protocol):
         if phase == _NO_TIMER:
             return
         if self.loop.time() < self._deadline:
+            self._timer_when = self._deadline
             self._timer = self.loop.call_at(self._deadline, self._on_timeout)
             return
         self._timer_phase = _NO_TIMER
@@ -226,7 +233,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._timer_phase == _IDLE:
-            self._disarm()
+            self._timer_phase = _NO_TIMER
         self.parser.feed(data)
         self._parse()
 
@@ -238,24 +245,30 @@ class HTTPProtocol(asyncio.Protocol):
             except ProtocolError as exc:
                 self._protocol_error(exc)
                 return
-            if isinstance(event, Request):
-                self._on_request(event)
-            elif isinstance(event, Data):
-                cycle = self.cycle
-                if cycle is not None and not cycle.discarding:
-                    cycle.feed_body(event.data)
-                else:
-                    self._discarded += len(event.data)
-                    if self._discarded > _MAX_DISCARD:
-                        self._close()
-                        return
-            elif isinstance(event, EndOfMessage):
+            # Exact types, cheapest first for the common sequence Request,
+            # EndOfMessage, PAUSED (the parser emits no subclasses).
+            kind = type(event)
+            if kind is Request:
+                self._on_request(event)  # type: ignore[arg-type]
+            elif kind is EndOfMessage:
                 cycle = self.cycle
                 if cycle is not None:
                     if cycle.discarding:
                         self._next_cycle()
                     else:
-                        cycle.end_body()
+                        cycle.body_done = True
+                        if cycle.waiter is not None:
+                            cycle._wake()
+            elif kind is Data:
+                cycle = self.cycle
+                data = event.data  # type: ignore[union-attr]
+                if cycle is not None and not cycle.discarding:
+                    cycle.feed_body(data)
+                else:
+                    self._discarded += len(data)
+                    if self._discarded > _MAX_DISCARD:
+                        self._close()
+                        return
             elif event is PAUSED:
                 if parser.buffered > self.config.flow_high_water:
                     self.pause_reading()
@@ -281,7 +294,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._close()
 
     def _on_request(self, request: Request) -> None:
-        self._disarm()
+        self._timer_phase = _NO_TIMER
         self._discarded = 0
         state = self.state
         raw_path = request.raw_path
@@ -320,7 +333,7 @@ class HTTPProtocol(asyncio.Protocol):
             "server": self.server,
             "client": client,
             "scheme": scheme,
-            "method": request.method.decode("ascii"),
+            "method": _METHODS.get(request.method) or request.method.decode("ascii"),
             "root_path": root_path,
             "path": root_path + path if root_path else path,
             "raw_path": raw_path,
@@ -486,10 +499,6 @@ class RequestCycle:
             self.protocol.pause_reading()
         self._wake()
 
-    def end_body(self) -> None:
-        self.body_done = True
-        self._wake()
-
     def on_disconnect(self) -> None:
         self.disconnected = True
         self._wake()
@@ -528,7 +537,10 @@ class RequestCycle:
 
     async def send(self, message: Message) -> None:
         protocol = self.protocol
-        kind = event_type(message)
+        try:
+            kind = message["type"]
+        except (KeyError, TypeError):
+            kind = event_type(message)  # raises the InvalidMessage that says why
         if self.disconnected or protocol.closed:
             if self.response_done:
                 return
@@ -571,7 +583,7 @@ class RequestCycle:
         assert transport is not None
         if data:
             transport.write(data)
-        if not writer.expects_more:
+        if writer.complete and not writer.trailers_pending:  # not writer.expects_more
             self.response_done = True
             self._wake()
             protocol.response_complete(self)
