@@ -271,3 +271,48 @@ def test_error_response_is_complete_and_closing():
     response, body, _, ended = parse(error_response(431, "too many fields"))
     assert response.status_code == 431 and body == b"too many fields\n" and ended
     assert header(response, b"connection") == [b"close"]
+
+
+# --- the head cache: repeated header lists skip validation, never its verdict -----------
+
+
+def test_a_repeated_head_renders_the_same_bytes_each_time():
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"2"),
+               (b"connection", b"close"), (b"x-cache-test", b"1")]
+    wires = []
+    for _ in range(3):
+        w = writer(date=False)
+        w.start(200, headers)
+        wires.append(w.body(b"ok"))
+        assert not w.keep_alive  # the cached "connection: close" still applies
+    assert wires[0] == wires[1] == wires[2]
+    response, body, _, _ = parse(wires[0])
+    assert response.status_code == 200 and body == b"ok"
+
+
+def test_a_cached_head_does_not_vouch_for_different_headers():
+    good = [(b"x-cache-test", b"fine")]
+    writer().start(200, good)
+    writer().start(200, good)  # now cached
+    with pytest.raises(LocalProtocolError):
+        writer().start(200, [(b"x-cache-test", b"bad\r\nx-injected: 1")])
+    with pytest.raises(LocalProtocolError):
+        writer().start(200, [(b"x-cache-test", "fine")])  # str, not bytes
+
+
+def test_list_pairs_and_other_iterables_take_the_uncached_path():
+    for headers in ([[b"x-a", b"1"]], ((b"x-a", b"1"),), iter([(b"x-a", b"1")])):
+        w = writer(date=False)
+        w.start(200, headers)
+        assert b"x-a: 1\r\n" in w.body(b"")
+
+
+def test_a_cached_content_length_is_counted_per_response():
+    headers = [(b"content-length", b"5")]
+    first = writer()
+    first.start(200, headers)
+    assert first.body(b"hello").endswith(b"hello")
+    second = writer()
+    second.start(200, headers)
+    with pytest.raises(LocalProtocolError):
+        second.body(b"too long")
