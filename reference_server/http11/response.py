@@ -184,7 +184,7 @@ class ResponseWriter:
     """
 
     __slots__ = (
-        "_chunked_ok", "_date", "_extra", "_head", "_head_only", "_mode", "_remaining",
+        "_date", "_extra", "_head", "_head_only", "_mode", "_remaining",
         "_send_trailers", "_status", "_trailer_buf", "complete", "head_sent", "http10",
         "keep_alive", "started", "trailers_pending",
     )
@@ -194,13 +194,13 @@ class ResponseWriter:
         self.http10 = http_version == b"1.0"
         self._head_only = method == b"HEAD"
         self.keep_alive = keep_alive
-        self._chunked_ok = not self.http10
         self._send_trailers = te_trailers and not self.http10
         self._extra = extra
         self._date = date
         self._mode = _UNDECIDED
         self._remaining = 0
-        self._head: list[bytes] = []
+        #: Status line and header lines (the app's, Date, Server) once started.
+        self._head = b""
         self._status = 0
         self._trailer_buf = b""
         #: http.response.start was accepted.
@@ -233,11 +233,11 @@ class ResponseWriter:
         self._status = status
         if close:
             self.keep_alive = False
-        head = [lines]
+        head = lines
         if self._date and not has_date:
-            head.append(DATE.line())
+            head += DATE.line()
         if self._extra and not has_server:
-            head.append(self._extra)
+            head += self._extra
         self._head = head
         self.trailers_pending = bool(trailers)
         if self._head_only or status in (204, 304):
@@ -253,16 +253,12 @@ class ResponseWriter:
             self._send_trailers = False
 
     def _render_head(self, framing: bytes) -> bytes:
-        head = self._head
-        if not self.keep_alive:
-            head.append(b"connection: close\r\n")
-        elif self.http10:
-            head.append(b"connection: keep-alive\r\n")
-        if framing:
-            head.append(framing)
-        head.append(b"\r\n")
         self.head_sent = True
-        return b"".join(head)
+        if not self.keep_alive:
+            return b"".join((self._head, b"connection: close\r\n", framing, b"\r\n"))
+        if self.http10:
+            return b"".join((self._head, b"connection: keep-alive\r\n", framing, b"\r\n"))
+        return b"".join((self._head, framing, b"\r\n"))
 
     def body(self, data: Any, more_body: Any = False) -> bytes:
         """Accept ``http.response.body``; return the bytes to write (maybe empty)."""
@@ -286,7 +282,7 @@ class ResponseWriter:
                 self.complete = True
                 return self._render_head(b"content-length: %d\r\n" % len(data)) + data
         if mode == _UNDECIDED:
-            if self._chunked_ok:
+            if not self.http10:
                 self._mode = _CHUNKED
                 head = self._render_head(b"transfer-encoding: chunked\r\n")
             else:

@@ -255,10 +255,15 @@ class HTTPProtocol(asyncio.Protocol):
                 if cycle is not None:
                     if cycle.discarding:
                         self._next_cycle()
-                    else:
-                        cycle.body_done = True
-                        if cycle.waiter is not None:
-                            cycle._wake()
+                        continue
+                    cycle.body_done = True
+                    if cycle.waiter is not None:
+                        cycle._wake()
+                # The parser is paused now (it says PAUSED until start_next_cycle()):
+                # do what PAUSED asks without asking for it.
+                if parser.buffered > self.config.flow_high_water:
+                    self.pause_reading()
+                return
             elif kind is Data:
                 cycle = self.cycle
                 data = event.data  # type: ignore[union-attr]
@@ -585,7 +590,8 @@ class RequestCycle:
             transport.write(data)
         if writer.complete and not writer.trailers_pending:  # not writer.expects_more
             self.response_done = True
-            self._wake()
+            if self.waiter is not None:
+                self._wake()
             protocol.response_complete(self)
         elif protocol.writing_paused:
             await protocol.drain()
