@@ -29,8 +29,8 @@ class Request:
 
     __slots__ = (
         "authority", "chunked", "content_length", "expect_continue", "headers",
-        "http_version", "keep_alive", "method", "query_string", "raw_path", "target",
-        "te_trailers", "upgrade",
+        "http_version", "keep_alive", "method", "notable", "query_string", "raw_path",
+        "target", "te_trailers", "upgrade",
     )
 
     def __init__(
@@ -48,6 +48,7 @@ class Request:
         expect_continue: bool,
         upgrade: bytes | None,
         te_trailers: bool,
+        notable: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         #: The method token, case preserved (methods are case-sensitive, RFC 9110 §9.1).
         self.method = method
@@ -72,6 +73,10 @@ class Request:
         self.upgrade = upgrade
         #: The client sent "TE: trailers" (it accepts response trailers).
         self.te_trailers = te_trailers
+        #: The fields of ``headers`` a server acts on (framing fields and the
+        #: X-Forwarded-For/-Proto proxy fields), in order: found while parsing, so a
+        #: server checking for proxy headers need not scan every field again.
+        self.notable = headers if notable is None else notable
 
     def __repr__(self) -> str:
         return (f"<Request {self.method.decode('latin-1')} {self.target!r} "

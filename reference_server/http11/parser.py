@@ -74,6 +74,10 @@ _FRAMING_FIELDS: Final = frozenset((
     b"host", b"content-length", b"transfer-encoding", b"connection", b"expect",
     b"upgrade", b"te",
 ))
+#: Fields a server acts on besides framing (proxy headers): collected with the framing
+#: fields into :attr:`Request.notable`, so a server need not scan every field again.
+_NOTABLE_FIELDS: Final = _FRAMING_FIELDS | {b"x-forwarded-for", b"x-forwarded-proto"}
+
 #: Longest chunk-size line (size and extensions) we read before giving up.
 _MAX_CHUNK_LINE: Final = 4096
 #: Content-Length and chunk sizes are bounded so int() never sees absurd input.
@@ -341,7 +345,7 @@ class RequestParser:
         fields: list[tuple[bytes, bytes]] = []
         append = fields.append
         cached_name = _NAME_CACHE.get
-        framing: list[tuple[bytes, bytes]] = []  # the fields interpreted below
+        notable: list[tuple[bytes, bytes]] = []  # framing and proxy fields
         for line in lines[1:]:
             name, colon, value = line.partition(b":")
             lower = cached_name(name)
@@ -349,14 +353,14 @@ class RequestParser:
                 lower = _field_name(name, colon)
             field = (lower, value.strip(b" \t"))
             append(field)
-            if lower in _FRAMING_FIELDS:
-                framing.append(field)
-        if len(framing) == 1 and framing[0][0] == b"host":
+            if lower in _NOTABLE_FIELDS:
+                notable.append(field)
+        if len(notable) == 1 and notable[0][0] == b"host":
             # The common request: no body, no connection options, only a Host.
-            _check_host(framing[0][1])
+            _check_host(notable[0][1])
             return Request(method, target, http_version, fields, raw_path, query_string,
                            authority, None, False, http_version == b"1.1", False, None,
-                           False)
+                           False, notable)
         content_length: int | None = None
         codings: list[bytes] | None = None
         host_count = 0
@@ -366,7 +370,7 @@ class RequestParser:
         upgrade: bytes | None = None
         expect_continue = False
         te_trailers = False
-        for name, value in framing:
+        for name, value in notable:
             if name == b"host":
                 host_count += 1
                 _check_host(value)
@@ -422,7 +426,7 @@ class RequestParser:
         return Request(
             method, target, http_version, fields, raw_path, query_string, authority,
             content_length, chunked, keep_alive, expect_continue,
-            upgrade if connection_upgrade else None, te_trailers,
+            upgrade if connection_upgrade else None, te_trailers, notable,
         )
 
     def _request_line(self, line: bytes) -> _RequestLine:

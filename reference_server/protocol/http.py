@@ -318,7 +318,7 @@ class HTTPProtocol(asyncio.Protocol):
         headers = request.headers
         proxies = state.proxies
         if self._trust_proxy and proxies is not None:
-            for name, value in headers:
+            for name, value in request.notable:
                 if name == b"x-forwarded-for":
                     host = proxies.client_from(value)
                     if host:
