@@ -16,9 +16,11 @@ RFC 9112 permits (§2.2, §5.1, §5.2, §6.1, §6.3).
 
 Why fast: this is the hot path of the reference server, in pure Python. The head is
 located with one ``find`` over a bytearray, split once on CRLF, checked for control
-characters with one regular-expression search, and field names are validated once per
-distinct spelling (a small cache: clients send the same dozen names on every request).
-Bodies are sliced out of the buffer without copying more than once.
+characters with one ``bytes.translate`` (Python's ``re`` scans several times slower), and
+field names are validated once per distinct spelling (a small cache: clients send the
+same dozen names on every request). A request whose only framing field is Host skips the
+framing interpretation. Bodies are sliced out of the buffer without copying more than
+once. ``python3 -m bench.instructions`` counts what a request costs.
 """
 
 from __future__ import annotations
