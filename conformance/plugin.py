@@ -73,6 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="name of the --server-cmd server in reports (default: custom)",
     )
     group.addoption(
+        "--server-option", action="append", default=None, metavar="FEATURE=ARGS",
+        help="how to start the server with a feature some cases need (repeatable): "
+             "root_path=ARGS with {value}, workers=ARGS with {value}, tls=ARGS with {cert} "
+             "and {key}, head_timeout=ARGS with {value} (s) or {value_ms}; e.g. "
+             "'root_path=--root-path {value}'. Overrides the built-in table",
+    )
+    group.addoption(
         "--report-dir", default="reports", metavar="DIR",
         help="where the JSON, JUnit XML, Markdown and HTML reports go (default: reports/)",
     )
@@ -166,6 +173,7 @@ def _resolve(config: pytest.Config) -> ServerSpec:
         config.getoption("--server"),
         config.getoption("--server-cmd"),
         config.getoption("--server-name"),
+        config.getoption("--server-option") or (),
     )
 
 

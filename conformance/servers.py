@@ -21,7 +21,8 @@ import importlib.util
 import shlex
 import string
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 REQUIRED_PLACEHOLDERS = frozenset({"app", "host", "port"})
 KNOWN_PLACEHOLDERS = REQUIRED_PLACEHOLDERS | {"python", "app_module", "app_attr"}
@@ -42,6 +43,16 @@ class ServerSpec:
     """Distribution to read the version from."""
     install_hint: str = ""
     summary: str = ""
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """``--server-option`` templates: (feature, argument tokens with placeholders). They
+    tell the harness how to start this server with a root path, TLS, several workers or a
+    request-head timeout; cases needing a feature without one are n/a."""
+
+    def option_template(self, feature: str) -> tuple[str, ...] | None:
+        for name, template in self.options:
+            if name == feature:
+                return template
+        return None
 
     def command(self, *, app: str, host: str, port: int) -> list[str]:
         module, _, attr = app.partition(":")
@@ -142,30 +153,38 @@ BUILTIN: dict[str, ServerSpec] = {
 }
 
 
-def parse_template(template: str, name: str = "custom") -> ServerSpec:
-    """Turn a ``--server-cmd`` string into a spec, or explain what is wrong with it."""
+def _split_checked(text: str, known: Sequence[str], where: str,
+                   ) -> tuple[tuple[str, ...], set[str]]:
+    """Split ``text`` like a shell would and check its ``{placeholders}`` against
+    ``known``; return the tokens and the placeholders used, or a ServerConfigError
+    prefixed with ``where``."""
     try:
-        argv = tuple(shlex.split(template))
+        argv = tuple(shlex.split(text))
     except ValueError as exc:
-        raise ServerConfigError(f"--server-cmd: cannot split {template!r}: {exc}") from None
-    if not argv:
-        raise ServerConfigError("--server-cmd is empty")
+        raise ServerConfigError(f"{where}: cannot split {text!r}: {exc}") from None
     seen: set[str] = set()
     for token in argv:
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(token) if f is not None]
         except ValueError as exc:
             raise ServerConfigError(
-                f"--server-cmd: bad placeholder syntax in {token!r}: {exc} "
+                f"{where}: bad placeholder syntax in {token!r}: {exc} "
                 "(write a literal brace as {{ or }})"
             ) from None
         for field_name in fields:
-            if field_name not in KNOWN_PLACEHOLDERS:
+            if field_name not in known:
                 raise ServerConfigError(
-                    f"--server-cmd: unknown placeholder {{{field_name}}}; known: "
-                    + ", ".join(f"{{{k}}}" for k in sorted(KNOWN_PLACEHOLDERS))
-                )
+                    f"{where}: unknown placeholder {{{field_name}}}; known: "
+                    + ", ".join(f"{{{k}}}" for k in known))
             seen.add(field_name)
+    return argv, seen
+
+
+def parse_template(template: str, name: str = "custom") -> ServerSpec:
+    """Turn a ``--server-cmd`` string into a spec, or explain what is wrong with it."""
+    argv, seen = _split_checked(template, sorted(KNOWN_PLACEHOLDERS), "--server-cmd")
+    if not argv:
+        raise ServerConfigError("--server-cmd is empty")
     missing = REQUIRED_PLACEHOLDERS - seen
     if missing:
         raise ServerConfigError(
@@ -176,8 +195,45 @@ def parse_template(template: str, name: str = "custom") -> ServerSpec:
     return ServerSpec(name=name, argv=argv, summary="custom command (--server-cmd)")
 
 
-def resolve(name: str | None, template: str | None, custom_name: str | None) -> ServerSpec:
-    """The server the user asked for, checked: known name, installed, valid template."""
+#: Features a ``--server-option`` can configure, with the placeholders its arguments may
+#: use; the first is required (the value is the point of the option).
+OPTION_FEATURES: dict[str, tuple[str, ...]] = {
+    "root_path": ("value",),            # the ASGI root_path, e.g. /mnt
+    "workers": ("value",),              # number of worker processes
+    "tls": ("cert", "key"),             # PEM certificate and key files
+    "head_timeout": ("value", "value_ms"),  # seconds (or ms) to receive a request head
+}
+
+
+def parse_server_option(item: str) -> tuple[str, tuple[str, ...]]:
+    """``FEATURE=ARGS`` (ARGS split like a shell would) → (feature, argument tokens), or
+    a :class:`ServerConfigError` that says what is wrong."""
+    feature, equals, args = item.partition("=")
+    feature = feature.strip()
+    known = ", ".join(OPTION_FEATURES)
+    if not equals or feature not in OPTION_FEATURES:
+        raise ServerConfigError(
+            f"--server-option {item!r}: expected FEATURE=ARGS with FEATURE one of {known}, "
+            "e.g. --server-option 'root_path=--root-path {value}'")
+    allowed = OPTION_FEATURES[feature]
+    argv, seen = _split_checked(args, allowed, f"--server-option {item!r}")
+    if allowed[0] not in seen and not (feature == "head_timeout" and "value_ms" in seen):
+        raise ServerConfigError(
+            f"--server-option {item!r}: the arguments must contain {{{allowed[0]}}}")
+    return feature, argv
+
+
+def resolve(name: str | None, template: str | None, custom_name: str | None,
+            options: Sequence[str] = ()) -> ServerSpec:
+    """The server the user asked for, checked: known name, installed, valid template and
+    ``--server-option`` items (a later item for the same feature wins)."""
+    parsed = dict(parse_server_option(item) for item in options)
+    spec = _resolve_server(name, template, custom_name)
+    return replace(spec, options=tuple(parsed.items())) if parsed else spec
+
+
+def _resolve_server(name: str | None, template: str | None,
+                    custom_name: str | None) -> ServerSpec:
     if template is not None:
         if name is not None:
             raise ServerConfigError("give either --server or --server-cmd, not both")

@@ -50,6 +50,35 @@ def test_template_without_port_is_a_usage_error(pytester):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+def test_a_bad_server_option_is_a_usage_error(pytester):
+    result = run(pytester, "--server-cmd", "myserver {app} --host {host} --port {port}",
+                 "--server-option", "prefix=--root-path {value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--server-option 'prefix=--root-path {value}'*root_path*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+UVICORN_CMD = f"{sys.executable} -m uvicorn {{app}} --host {{host}} --port {{port}}"
+ROOT_PATH_CASES = ("-k", "test_configured_root_path or test_path_includes_root_path")
+
+
+def test_server_options_make_option_cases_apply_to_a_custom_command(pytester):
+    """A server run through --server-cmd gets n/a for cases that need an option, with the
+    way out in the message; --server-option tells the harness the option and the same
+    cases then judge the server (uvicorn: it honours --root-path)."""
+    pytest.importorskip("uvicorn")
+    plain = run(pytester, "--server-cmd", UVICORN_CMD, "--server-name", "plain",
+                *ROOT_PATH_CASES)
+    cases = load_report(pytester, "plain")["cases"]
+    assert cases and all(c["verdict"] == "n/a" for c in cases), plain.stdout.str()
+    assert all("--server-option 'root_path=ARGS'" in c["message"] for c in cases)
+
+    told = run(pytester, "--server-cmd", UVICORN_CMD, "--server-name", "told",
+               "--server-option", "root_path=--root-path {value}", *ROOT_PATH_CASES)
+    cases = load_report(pytester, "told")["cases"]
+    assert len(cases) == 2 and all(c["verdict"] == "pass" for c in cases), told.stdout.str()
+
+
 def test_server_that_never_listens_fails_fast(pytester):
     result = run(pytester, "--server-cmd", broken_cmd("never-listen"),
                  "--server-start-timeout", "2", "--server-name", "mute")

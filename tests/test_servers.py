@@ -62,3 +62,42 @@ def test_not_installed_server(monkeypatch):
 def test_every_builtin_template_is_valid(name):
     # The same validation a --server-cmd gets: all required placeholders, no unknown ones.
     parse_template(BUILTIN[name].display_command(), name)
+
+
+# --- --server-option: telling the harness a custom server's options ---------------------
+
+
+def test_server_options_attach_to_the_spec_and_the_last_one_wins():
+    spec = resolve(None, "srv {app} {host} {port}", "mine", [
+        "root_path=--prefix {value}",
+        "tls=--tls-cert {cert} --tls-key={key}",
+        "root_path=--root '{value}'",
+    ])
+    assert spec.option_template("root_path") == ("--root", "{value}")
+    assert spec.option_template("tls") == ("--tls-cert", "{cert}", "--tls-key={key}")
+    assert spec.option_template("workers") is None
+
+
+def test_a_builtin_server_takes_options_too():
+    spec = resolve("uvicorn", None, None, ["workers=--workers={value}"])
+    assert spec.option_template("workers") == ("--workers={value}",)
+    assert spec.argv == BUILTIN["uvicorn"].argv
+
+
+@pytest.mark.parametrize(("item", "expected"), [
+    ("--root-path {value}", "expected FEATURE=ARGS"),
+    ("root=--root-path {value}", "expected FEATURE=ARGS with FEATURE one of root_path"),
+    ("root_path=--root-path /mnt", r"must contain \{value\}"),
+    ("tls=--key {key}", r"must contain \{cert\}"),
+    ("workers=-w {count}", r"unknown placeholder \{count\}; known: \{value\}"),
+    ("root_path=--root '{value}", "cannot split"),
+    ("root_path=--root {value", "placeholder syntax"),
+])
+def test_a_bad_server_option_is_one_clear_error(item, expected):
+    with pytest.raises(ServerConfigError, match=expected):
+        resolve(None, "srv {app} {host} {port}", None, [item])
+
+
+def test_head_timeout_may_be_given_in_milliseconds():
+    spec = resolve(None, "srv {app} {host} {port}", None, ["head_timeout=--hdr-ms {value_ms}"])
+    assert spec.option_template("head_timeout") == ("--hdr-ms", "{value_ms}")

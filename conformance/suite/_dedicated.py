@@ -8,7 +8,8 @@ stop with SIGTERM; [cfg] items of the ASGI checklist (root_path, workers) and th
 extension need a server started with an option. This module starts such processes with
 the launcher's public API (:class:`~conformance.launcher.ServerProcess`) and knows, for
 the servers of the built-in table, the command-line options those cases need. A server
-the table does not know (``--server-cmd``) gets *n/a* for option-dependent cases.
+the table does not know (``--server-cmd``) gets *n/a* for option-dependent cases unless
+its options are given with ``--server-option FEATURE=ARGS``.
 """
 
 from __future__ import annotations
@@ -64,20 +65,32 @@ _OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def suite_spec(config: pytest.Config) -> ServerSpec:
-    """The server under test, as the session resolved it (--server / --server-cmd)."""
+    """The server under test, as the session resolved it (--server / --server-cmd /
+    --server-option)."""
     return resolve(config.getoption("--server"), config.getoption("--server-cmd"),
-                   config.getoption("--server-name"))
+                   config.getoption("--server-name"),
+                   config.getoption("--server-option") or ())
 
 
 def option_args(spec: ServerSpec, feature: str, **values: str) -> tuple[str, ...] | None:
     """The arguments that set ``feature`` on this server, or None when the harness does
-    not know the server's option (a custom command, or a server without one)."""
-    template = _OPTIONS[feature].get(spec.name)
-    if template is None or spec.argv != _builtin_argv(spec.name):
+    not know the server's option: the user's ``--server-option`` for it first, then the
+    built-in table (for a built-in server run with its own command)."""
+    template = spec.option_template(feature)
+    if template is None:
+        template = _OPTIONS[feature].get(spec.name)
+        if template is not None and spec.argv != _builtin_argv(spec.name):
+            template = None
+    if template is None:
         return None
-    if "{value_ms}" in template:
+    if any("{value_ms}" in token for token in template):
         values = {"value_ms": str(round(float(values["value"]) * 1000)), **values}
     return tuple(part.format(**values) for part in template)
+
+
+def option_hint(feature: str) -> str:
+    """How a user tells the harness the option an n/a case was missing."""
+    return f" (give it with --server-option '{feature}=ARGS')"
 
 
 def require_option(spec: ServerSpec, feature: str, **values: str) -> tuple[str, ...]:
@@ -85,7 +98,8 @@ def require_option(spec: ServerSpec, feature: str, **values: str) -> tuple[str, 
     args = option_args(spec, feature, **values)
     if args is None:
         not_applicable(f"needs the server configured with {feature.replace('_', ' ')}, and "
-                       f"the harness knows no such option for server {spec.name!r}")
+                       f"the harness knows no such option for server {spec.name!r}"
+                       f"{option_hint(feature)}")
     return args
 
 

@@ -21,6 +21,7 @@ from conformance.suite._dedicated import (
     adopt_evidence,
     echoed_scope,
     option_args,
+    option_hint,
     suite_spec,
     tail,
     wait_app,
@@ -64,7 +65,7 @@ def rooted(request: pytest.FixtureRequest,
     args = option_args(spec, "root_path", value=ROOT)
     if args is None:
         yield (f"needs the server configured with a root path, and the harness knows no such "
-               f"option for server {spec.name!r}")
+               f"option for server {spec.name!r}{option_hint('root_path')}")
         return
     dedicated = Dedicated(spec, "fixtures.probe:app", tmp_path_factory.mktemp("root-path"),
                           args=args)

@@ -24,7 +24,13 @@ import pytest
 
 from conformance.probe import Probe
 from conformance.rawhttp import MalformedResponse, Response
-from conformance.suite._dedicated import Dedicated, echoed_scope, option_args, suite_spec
+from conformance.suite._dedicated import (
+    Dedicated,
+    echoed_scope,
+    option_args,
+    option_hint,
+    suite_spec,
+)
 from conformance.verdicts import NoResponse, not_applicable
 from fixtures import typedjson
 
@@ -524,7 +530,7 @@ def tls_server(request: pytest.FixtureRequest,
     args = option_args(spec, "tls", cert=str(cert), key=str(key))
     if args is None:
         yield (f"needs a TLS listener, and the harness knows no TLS options for server "
-               f"{spec.name!r}")
+               f"{spec.name!r}{option_hint('tls')}")
         return
     dedicated = Dedicated(spec, "fixtures.probe:app", workdir, args=args)
     if not dedicated.start():

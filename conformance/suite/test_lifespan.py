@@ -33,6 +33,7 @@ from conformance.rawhttp import RawConnection, Response
 from conformance.suite._dedicated import (
     Dedicated,
     option_args,
+    option_hint,
     read_records,
     suite_spec,
     tail,
@@ -291,7 +292,8 @@ class Runs:
                 if found is None:
                     self.skipped[variant.name] = (
                         f"needs the server started with {value} {feature}, and the harness "
-                        f"knows no such option for server {spec.name!r}")
+                        f"knows no such option for server {spec.name!r}"
+                        f"{option_hint(feature)}")
                     continue
                 args = found
             dedicated = Dedicated(
