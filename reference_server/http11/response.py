@@ -227,13 +227,11 @@ class ResponseWriter:
         # WebSocket layer's business. A final response is 200-599 (RFC 9110 §15).
         if not 200 <= status <= 599:
             raise LocalProtocolError(f"status {status} is not a final status (200-599)")
-        app_head = _app_head(status, headers)
-        lines, content_length, has_date, has_server, close = app_head
+        head, content_length, has_date, has_server, close = _app_head(status, headers)
         self.started = True
         self._status = status
         if close:
             self.keep_alive = False
-        head = lines
         if self._date and not has_date:
             head += DATE.line()
         if self._extra and not has_server:

@@ -173,9 +173,6 @@ class HTTPProtocol(asyncio.Protocol):
             self._timer_when = deadline
             self._timer = self.loop.call_at(deadline, self._on_timeout)
 
-    def _disarm(self) -> None:
-        self._timer_phase = _NO_TIMER
-
     def _cancel_timer(self) -> None:
         self._timer_phase = _NO_TIMER
         if self._timer is not None:
