@@ -258,30 +258,30 @@ class WebSocketConnection:
             if n > 5:
                 b0 = buf[0]
                 if b0 == 0x81 or b0 == 0x82:  # FIN, no RSV bit, text or binary
-                    length = buf[1] - 0x80  # negative when the MASK bit is clear
-                    if 0 <= length < 126:
-                        end = length + 6
-                        if n >= end:
-                            payload = apply_mask(buf[6:end], buf[2:6]) if length else b""
-                            del buf[:end]
-                            if b0 == 0x82:
-                                return Message(payload)
-                            try:
-                                return Message(payload.decode())
-                            except UnicodeDecodeError:
-                                return self._fail(INVALID_DATA, "invalid UTF-8 in a text message")
+                    # The payload length, negative when the MASK bit is clear or the
+                    # frame is not for this path, and where the payload starts (after
+                    # the length and the 4-byte mask).
+                    length = buf[1] - 0x80
+                    if length < 126:
+                        start = 6
                     elif length == 126 and n > 7:
                         length = (buf[2] << 8) | buf[3]
-                        end = length + 8
-                        if n >= end and length > 125:  # else: not minimal, the slow path fails it
-                            payload = apply_mask(buf[8:end], buf[4:8])
-                            del buf[:end]
-                            if b0 == 0x82:
-                                return Message(payload)
-                            try:
-                                return Message(payload.decode())
-                            except UnicodeDecodeError:
-                                return self._fail(INVALID_DATA, "invalid UTF-8 in a text message")
+                        start = 8
+                        if length < 126:
+                            length = -1  # not minimal (§5.2): the general path fails it
+                    else:
+                        length = -1  # a 64-bit length or an incomplete header
+                    if length >= 0 and n >= start + length:
+                        end = start + length
+                        payload = apply_mask(buf[start:end], buf[start - 4:start]) \
+                            if length else b""
+                        del buf[:end]
+                        if b0 == 0x82:
+                            return Message(payload)
+                        try:
+                            return Message(payload.decode())
+                        except UnicodeDecodeError:
+                            return self._fail(INVALID_DATA, "invalid UTF-8 in a text message")
         return self._next_general()
 
     def _next_general(self) -> Event | None:
