@@ -8,27 +8,7 @@ import struct
 
 import pytest
 
-from reference_server.websocket import frames
-from reference_server.websocket.frames import (
-    FIN,
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONTINUATION,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    RSV1,
-    apply_mask,
-    apply_mask_python,
-    close_code_valid,
-    encode_close_payload,
-    encode_frame,
-    encode_masked_frame,
-    frame_header,
-    length_error,
-    parse_header,
-    rotate_mask,
-)
+from reference_server.websocket import frames as fr
 
 
 def xor_reference(data: bytes, mask: bytes) -> bytes:
@@ -44,29 +24,30 @@ def xor_reference(data: bytes, mask: bytes) -> bytes:
 def test_python_mask_matches_the_rfc_definition(n: int) -> None:
     data = os.urandom(n)
     mask = os.urandom(4)
-    assert apply_mask_python(data, mask) == xor_reference(data, mask)
-    assert apply_mask_python(bytearray(data), bytearray(mask)) == xor_reference(data, mask)
+    assert fr.apply_mask_python(data, mask) == xor_reference(data, mask)
+    assert fr.apply_mask_python(bytearray(data), bytearray(mask)) == xor_reference(data, mask)
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 16, 1024])
 def test_accelerated_mask_agrees_with_python(n: int) -> None:
     data = os.urandom(n)
     mask = os.urandom(4)
-    assert apply_mask(data, mask) == apply_mask_python(data, mask)
-    assert type(apply_mask(bytearray(data), mask)) is bytes
+    assert fr.apply_mask(data, mask) == fr.apply_mask_python(data, mask)
+    assert type(fr.apply_mask(bytearray(data), mask)) is bytes
 
 
 def test_masking_is_an_involution() -> None:
     data = os.urandom(333)
     mask = os.urandom(4)
-    assert apply_mask_python(apply_mask_python(data, mask), mask) == data
+    assert fr.apply_mask_python(fr.apply_mask_python(data, mask), mask) == data
 
 
 def test_mask_with_zero_bytes_at_the_edges() -> None:
     # Leading/trailing zero octets are where an integer round trip could lose bytes.
     data = b"\x00\x00abc\x00\x00"
-    assert apply_mask_python(data, b"\x00\x00\x00\x00") == data
-    assert apply_mask_python(data, b"\xff\x00\x00\xff") == xor_reference(data, b"\xff\x00\x00\xff")
+    assert fr.apply_mask_python(data, b"\x00\x00\x00\x00") == data
+    mask = b"\xff\x00\x00\xff"
+    assert fr.apply_mask_python(data, mask) == xor_reference(data, mask)
 
 
 @pytest.mark.parametrize("offset", range(9))
@@ -74,7 +55,7 @@ def test_rotate_mask_unmasks_a_piece_starting_mid_payload(offset: int) -> None:
     data = os.urandom(20)
     mask = os.urandom(4)
     masked = xor_reference(data, mask)
-    assert apply_mask_python(masked[offset:], rotate_mask(mask, offset)) == data[offset:]
+    assert fr.apply_mask_python(masked[offset:], fr.rotate_mask(mask, offset)) == data[offset:]
 
 
 # -- parsing (§5.2) ----------------------------------------------------------------------
@@ -84,44 +65,44 @@ def test_rotate_mask_unmasks_a_piece_starting_mid_payload(offset: int) -> None:
                                               (65536, 14)])
 def test_parse_header_lengths(n: int, header_length: int) -> None:
     mask = b"\x01\x02\x03\x04"
-    frame = encode_masked_frame(OP_BINARY, bytes(n), mask)
-    assert parse_header(frame) == (FIN | OP_BINARY, OP_BINARY, mask, n, header_length)
-    assert length_error(frame[1], n) is None
+    frame = fr.encode_masked_frame(fr.OP_BINARY, bytes(n), mask)
+    assert fr.parse_header(frame) == (fr.FIN | fr.OP_BINARY, fr.OP_BINARY, mask, n, header_length)
+    assert fr.length_error(frame[1], n) is None
 
 
 def test_parse_header_needs_the_whole_header() -> None:
-    frame = encode_masked_frame(OP_TEXT, bytes(70000), b"abcd")
+    frame = fr.encode_masked_frame(fr.OP_TEXT, bytes(70000), b"abcd")
     for cut in range(14):
-        assert parse_header(frame[:cut]) is None
-    assert parse_header(frame[:14]) is not None
+        assert fr.parse_header(frame[:cut]) is None
+    assert fr.parse_header(frame[:14]) is not None
 
 
 def test_parse_header_unmasked_frame() -> None:
-    assert parse_header(b"\x81\x05hello") == (0x81, OP_TEXT, None, 5, 2)
-    assert parse_header(b"\x82\x7e\x01\x00") == (0x82, OP_BINARY, None, 256, 4)
+    assert fr.parse_header(b"\x81\x05hello") == (0x81, fr.OP_TEXT, None, 5, 2)
+    assert fr.parse_header(b"\x82\x7e\x01\x00") == (0x82, fr.OP_BINARY, None, 256, 4)
 
 
 def test_parse_header_keeps_the_first_byte_bits() -> None:
-    frame = encode_masked_frame(OP_TEXT, b"x", b"abcd", fin=False, rsv=RSV1 | 0x20 | 0x10)
-    b0, opcode, _, _, _ = parse_header(frame)  # type: ignore[misc]
-    assert b0 == 0x71 and opcode == OP_TEXT
+    frame = fr.encode_masked_frame(fr.OP_TEXT, b"x", b"abcd", fin=False, rsv=fr.RSV1 | 0x20 | 0x10)
+    b0, opcode, _, _, _ = fr.parse_header(frame)  # type: ignore[misc]
+    assert b0 == 0x71 and opcode == fr.OP_TEXT
 
 
 def test_length_error_msb_of_64_bit_length() -> None:
     # §5.2: "the most significant bit MUST be 0".
     header = b"\x82\xff" + struct.pack("!Q", 1 << 63)
-    parsed = parse_header(header + b"abcd")
+    parsed = fr.parse_header(header + b"abcd")
     assert parsed is not None and parsed[3] == 1 << 63
-    assert "most significant bit" in (length_error(header[1], 1 << 63) or "")
+    assert "most significant bit" in (fr.length_error(header[1], 1 << 63) or "")
 
 
 @pytest.mark.parametrize("length_bytes, n", [(2, 0), (2, 125), (8, 125), (8, 65535)])
 def test_length_error_non_minimal_encoding(length_bytes: int, n: int) -> None:
     # §5.2: "the minimal number of bytes MUST be used to encode the length".
-    frame = encode_masked_frame(OP_BINARY, bytes(n), b"abcd", length_bytes=length_bytes)
-    parsed = parse_header(frame)
+    frame = fr.encode_masked_frame(fr.OP_BINARY, bytes(n), b"abcd", length_bytes=length_bytes)
+    parsed = fr.parse_header(frame)
     assert parsed is not None and parsed[3] == n
-    assert "minimal" in (length_error(frame[1], n) or "")
+    assert "minimal" in (fr.length_error(frame[1], n) or "")
 
 
 # -- serialising ---------------------------------------------------------------------------
@@ -133,38 +114,38 @@ def test_length_error_non_minimal_encoding(length_bytes: int, n: int) -> None:
 ])
 def test_encode_frame_uses_the_minimal_length(n: int, prefix: bytes) -> None:
     payload = os.urandom(n)
-    frame = encode_frame(OP_BINARY, payload)
+    frame = fr.encode_frame(fr.OP_BINARY, payload)
     assert frame == prefix + payload  # unmasked: a server MUST NOT mask (§5.1)
 
 
 def test_encode_frame_flags() -> None:
-    assert encode_frame(OP_TEXT, b"a", fin=False) == b"\x01\x01a"
-    assert encode_frame(OP_TEXT, b"a", rsv1=True) == b"\xc1\x01a"
-    assert encode_frame(OP_CONTINUATION, b"") == b"\x80\x00"
-    assert encode_frame(OP_PING, b"p") == b"\x89\x01p"
-    assert encode_frame(OP_PONG, b"") == b"\x8a\x00"
-    assert encode_frame(OP_CLOSE, b"\x03\xe8") == b"\x88\x02\x03\xe8"
+    assert fr.encode_frame(fr.OP_TEXT, b"a", fin=False) == b"\x01\x01a"
+    assert fr.encode_frame(fr.OP_TEXT, b"a", rsv1=True) == b"\xc1\x01a"
+    assert fr.encode_frame(fr.OP_CONTINUATION, b"") == b"\x80\x00"
+    assert fr.encode_frame(fr.OP_PING, b"p") == b"\x89\x01p"
+    assert fr.encode_frame(fr.OP_PONG, b"") == b"\x8a\x00"
+    assert fr.encode_frame(fr.OP_CLOSE, b"\x03\xe8") == b"\x88\x02\x03\xe8"
 
 
 def test_frame_header_for_first_bytes_outside_the_table() -> None:
-    assert frame_header(0x01, 3) == b"\x01\x03"
-    assert frame_header(FIN | RSV1 | OP_TEXT, 200) == b"\xc1\x7e\x00\xc8"
+    assert fr.frame_header(0x01, 3) == b"\x01\x03"
+    assert fr.frame_header(fr.FIN | fr.RSV1 | fr.OP_TEXT, 200) == b"\xc1\x7e\x00\xc8"
 
 
 def test_encode_masked_frame_round_trip() -> None:
     payload = os.urandom(300)
     mask = os.urandom(4)
-    frame = encode_masked_frame(OP_BINARY, payload, mask)
-    parsed = parse_header(frame)
+    frame = fr.encode_masked_frame(fr.OP_BINARY, payload, mask)
+    parsed = fr.parse_header(frame)
     assert parsed is not None
     _, _, key, n, header_length = parsed
     assert key == mask and n == 300
-    assert apply_mask_python(frame[header_length:], mask) == payload
+    assert fr.apply_mask_python(frame[header_length:], mask) == payload
 
 
 def test_encode_masked_frame_requires_a_4_byte_key() -> None:
     with pytest.raises(ValueError):
-        encode_masked_frame(OP_TEXT, b"", b"abc")
+        fr.encode_masked_frame(fr.OP_TEXT, b"", b"abc")
 
 
 # -- close payloads (§5.5.1, §7.4) -------------------------------------------------------
@@ -173,7 +154,7 @@ def test_encode_masked_frame_requires_a_4_byte_key() -> None:
 @pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012,
                                   1013, 1014, 3000, 3999, 4000, 4999])
 def test_valid_close_codes(code: int) -> None:
-    assert close_code_valid(code)
+    assert fr.close_code_valid(code)
 
 
 @pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000,
@@ -181,14 +162,14 @@ def test_valid_close_codes(code: int) -> None:
 def test_invalid_close_codes(code: int) -> None:
     # 1004 reserved; 1005, 1006, 1015 "MUST NOT be set as a status code in a Close
     # control frame" (§7.4.1); 0-999 and 1016-2999 are not for use (§7.4.2).
-    assert not close_code_valid(code)
+    assert not fr.close_code_valid(code)
 
 
 def test_encode_close_payload() -> None:
-    assert encode_close_payload(None) == b""
-    assert encode_close_payload(1000) == b"\x03\xe8"
-    assert encode_close_payload(4001, "héllo") == b"\x0f\xa1" + "héllo".encode()
+    assert fr.encode_close_payload(None) == b""
+    assert fr.encode_close_payload(1000) == b"\x03\xe8"
+    assert fr.encode_close_payload(4001, "héllo") == b"\x0f\xa1" + "héllo".encode()
 
 
 def test_accelerator_flag_is_boolean() -> None:
-    assert isinstance(frames.ACCELERATED, bool)
+    assert isinstance(fr.ACCELERATED, bool)

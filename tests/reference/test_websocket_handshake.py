@@ -7,14 +7,7 @@ import base64
 
 import pytest
 
-from reference_server.websocket import (
-    HandshakeError,
-    WebSocketOffer,
-    accept_response,
-    accept_value,
-    is_websocket_upgrade,
-    parse_offer,
-)
+from reference_server import websocket as ws
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3 / §4.2.2 example
 
@@ -33,14 +26,14 @@ def headers(*extra: tuple[bytes, bytes], drop: tuple[bytes, ...] = ()) -> list[t
     return [h for h in base if h[0] not in drop] + list(extra)
 
 
-def offer(*extra: tuple[bytes, bytes], drop: tuple[bytes, ...] = ()) -> WebSocketOffer:
-    return parse_offer(b"GET", b"1.1", headers(*extra, drop=drop))
+def offer(*extra: tuple[bytes, bytes], drop: tuple[bytes, ...] = ()) -> ws.WebSocketOffer:
+    return ws.parse_offer(b"GET", b"1.1", headers(*extra, drop=drop))
 
 
 def refused(*extra: tuple[bytes, bytes], drop: tuple[bytes, ...] = (),
-            method: bytes = b"GET", version: bytes = b"1.1") -> HandshakeError:
-    with pytest.raises(HandshakeError) as info:
-        parse_offer(method, version, headers(*extra, drop=drop))
+            method: bytes = b"GET", version: bytes = b"1.1") -> ws.HandshakeError:
+    with pytest.raises(ws.HandshakeError) as info:
+        ws.parse_offer(method, version, headers(*extra, drop=drop))
     return info.value
 
 
@@ -54,7 +47,7 @@ def refused(*extra: tuple[bytes, bytes], drop: tuple[bytes, ...] = (),
 ])
 def test_is_websocket_upgrade(value: bytes | None, expected: bool) -> None:
     # §4.2.1 item 3: "treated as an ASCII case-insensitive value"; Upgrade is a list.
-    assert is_websocket_upgrade(value) is expected
+    assert ws.is_websocket_upgrade(value) is expected
 
 
 # -- parse_offer: valid -----------------------------------------------------------------
@@ -62,11 +55,11 @@ def test_is_websocket_upgrade(value: bytes | None, expected: bool) -> None:
 
 def test_valid_minimal_handshake() -> None:
     result = offer()
-    assert result == WebSocketOffer(key=KEY, subprotocols=[], extensions=[])
+    assert result == ws.WebSocketOffer(key=KEY, subprotocols=[], extensions=[])
 
 
 def test_connection_may_list_other_tokens() -> None:
-    result = parse_offer(b"GET", b"1.1", [
+    result = ws.parse_offer(b"GET", b"1.1", [
         (b"host", b"a"), (b"upgrade", b"WEBSOCKET"), (b"connection", b"keep-alive, Upgrade"),
         (b"sec-websocket-key", KEY), (b"sec-websocket-version", b"13"),
     ])
@@ -198,7 +191,7 @@ def test_malformed_extension_list(value: bytes) -> None:
 
 
 def test_handshake_error_fields() -> None:
-    error = HandshakeError(400, "bad")
+    error = ws.HandshakeError(400, "bad")
     assert error.status == 400 and error.reason == "bad" and error.headers == []
     assert "bad" in str(error)
 
@@ -207,7 +200,7 @@ def test_handshake_error_fields() -> None:
 
 
 def test_accept_value_rfc_example() -> None:
-    assert accept_value(KEY) == b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert ws.accept_value(KEY) == b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
 # -- accept_response -------------------------------------------------------------------
@@ -224,7 +217,7 @@ def split_response(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
 
 
 def test_accept_response_minimal() -> None:
-    raw = accept_response(KEY, subprotocol=None, headers=[], extension=None,
+    raw = ws.accept_response(KEY, subprotocol=None, headers=[], extension=None,
                           server_header=None, date=None)
     status, fields = split_response(raw)
     assert status == b"HTTP/1.1 101 Switching Protocols"
@@ -233,7 +226,7 @@ def test_accept_response_minimal() -> None:
 
 
 def test_accept_response_full() -> None:
-    raw = accept_response(
+    raw = ws.accept_response(
         KEY, subprotocol="chat", headers=[(b"X-Custom", b"1"), (b"set-cookie", b"a=b")],
         extension=b"permessage-deflate; server_max_window_bits=12",
         server_header=b"reference", date=b"Tue, 15 Nov 1994 08:12:31 GMT")
@@ -249,7 +242,7 @@ def test_accept_response_full() -> None:
 
 
 def test_accept_response_drops_conflicting_app_headers() -> None:
-    raw = accept_response(
+    raw = ws.accept_response(
         KEY, subprotocol=None,
         headers=[(b"Upgrade", b"h2c"), (b"connection", b"close"),
                  (b"sec-websocket-accept", b"x"), (b"Sec-WebSocket-Protocol", b"evil"),
@@ -262,7 +255,7 @@ def test_accept_response_drops_conflicting_app_headers() -> None:
 
 
 def test_app_server_and_date_headers_win() -> None:
-    raw = accept_response(KEY, subprotocol=None,
+    raw = ws.accept_response(KEY, subprotocol=None,
                           headers=[(b"server", b"app"), (b"date", b"today")],
                           extension=None, server_header=b"reference", date=b"now")
     _, fields = split_response(raw)
@@ -277,19 +270,19 @@ def test_app_server_and_date_headers_win() -> None:
 ])
 def test_accept_response_refuses_invalid_app_headers(bad: object) -> None:
     with pytest.raises(ValueError):
-        accept_response(KEY, subprotocol=None, headers=bad,  # type: ignore[arg-type]
+        ws.accept_response(KEY, subprotocol=None, headers=bad,  # type: ignore[arg-type]
                         extension=None, server_header=None, date=None)
 
 
 @pytest.mark.parametrize("subprotocol", ["", "a b", "chat,x", "ü", b"chat"])
 def test_accept_response_subprotocol_must_be_a_token(subprotocol: object) -> None:
     with pytest.raises(ValueError):
-        accept_response(KEY, subprotocol=subprotocol,  # type: ignore[arg-type]
+        ws.accept_response(KEY, subprotocol=subprotocol,  # type: ignore[arg-type]
                         headers=[], extension=None, server_header=None, date=None)
 
 
 def test_accept_response_takes_any_iterable_of_pairs() -> None:
     pairs: list[object] = [(b"a", b"1"), [b"b", b"2"]]
-    raw = accept_response(KEY, subprotocol=None, headers=iter(pairs),  # type: ignore[arg-type]
+    raw = ws.accept_response(KEY, subprotocol=None, headers=iter(pairs),  # type: ignore[arg-type]
                           extension=None, server_header=None, date=None)
     assert raw.endswith(b"a: 1\r\nb: 2\r\n\r\n")

@@ -19,33 +19,12 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reference_server.websocket import (
-    CLOSED,
-    CloseReceived,
-    Event,
-    Message,
-    PerMessageDeflate,
-    Ping,
-    Pong,
-    ProtocolFailure,
-    WebSocketConnection,
-)
-from reference_server.websocket.frames import (
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONTINUATION,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    RSV1,
-    encode_close_payload,
-    encode_frame,
-    encode_masked_frame,
-)
+from reference_server import websocket as ws
+from reference_server.websocket import frames as fr
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-EVENT_TYPES = (Message, Ping, Pong, CloseReceived, ProtocolFailure)
+EVENT_TYPES = (ws.Message, ws.Ping, ws.Pong, ws.CloseReceived, ws.ProtocolFailure)
 FAILURE_CODES = {1002, 1007, 1009}
 
 masks = st.binary(min_size=4, max_size=4)
@@ -80,17 +59,17 @@ def items(draw: st.DrawFn) -> Item:
     # Fragment boundaries in the (possibly compressed) payload; positions are taken
     # modulo its size when the stream is built.
     cuts = draw(st.lists(st.integers(0, max(size, 1)), max_size=4))
-    injected = draw(st.lists(st.tuples(st.integers(0, 4), st.sampled_from([OP_PING, OP_PONG]),
+    injected = draw(st.lists(st.tuples(st.integers(0, 4), st.sampled_from([fr.OP_PING, fr.OP_PONG]),
                                        control_payloads), max_size=3))
     return Item(kind, data, cuts, injected, draw(st.booleans()))
 
 
 def build(stream_items: list[Item], mask_list: list[bytes], deflate: bool,
-          ) -> tuple[bytes, list[Event]]:
+          ) -> tuple[bytes, list[ws.Event]]:
     """The client's bytes for ``stream_items`` and the events a server must report."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
     out = []
-    expected: list[Event] = []
+    expected: list[ws.Event] = []
     k = 0
 
     def mask() -> bytes:
@@ -101,9 +80,9 @@ def build(stream_items: list[Item], mask_list: list[bytes], deflate: bool,
     for item in stream_items:
         if item.kind in ("ping", "pong"):
             payload = bytes(item.data)  # type: ignore[arg-type]
-            opcode = OP_PING if item.kind == "ping" else OP_PONG
-            out.append(encode_masked_frame(opcode, payload, mask()))
-            expected.append(Ping(payload) if opcode == OP_PING else Pong(payload))
+            opcode = fr.OP_PING if item.kind == "ping" else fr.OP_PONG
+            out.append(fr.encode_masked_frame(opcode, payload, mask()))
+            expected.append(ws.Ping(payload) if opcode == fr.OP_PING else ws.Pong(payload))
             continue
         raw = item.data.encode() if isinstance(item.data, str) else item.data
         compressed = deflate and item.compress
@@ -116,28 +95,29 @@ def build(stream_items: list[Item], mask_list: list[bytes], deflate: bool,
         bounds = [0, *cuts, len(payload)]
         fragments = [payload[a:b] for a, b in itertools.pairwise(bounds)]
         for i, fragment in enumerate(fragments):
-            opcode = (OP_TEXT if item.kind == "text" else OP_BINARY) if i == 0 else OP_CONTINUATION
-            rsv = RSV1 if compressed and i == 0 else 0
-            out.append(encode_masked_frame(opcode, fragment, mask(), fin=i == len(fragments) - 1,
+            first = fr.OP_TEXT if item.kind == "text" else fr.OP_BINARY
+            opcode = first if i == 0 else fr.OP_CONTINUATION
+            rsv = fr.RSV1 if compressed and i == 0 else 0
+            out.append(fr.encode_masked_frame(opcode, fragment, mask(), fin=i == len(fragments) - 1,
                                            rsv=rsv))
             if i < len(fragments) - 1:
                 # §5.4: control frames between the fragments of a message.
                 for after, control, control_payload in item.injected:
                     if after == i:
-                        out.append(encode_masked_frame(control, control_payload, mask()))
-                        expected.append(Ping(control_payload) if control == OP_PING
-                                        else Pong(control_payload))
-        expected.append(Message(item.data))
+                        out.append(fr.encode_masked_frame(control, control_payload, mask()))
+                        expected.append(ws.Ping(control_payload) if control == fr.OP_PING
+                                        else ws.Pong(control_payload))
+        expected.append(ws.Message(item.data))
     return b"".join(out), expected
 
 
-def new_connection(deflate: bool) -> WebSocketConnection:
-    return WebSocketConnection(max_message_size=1 << 20,
-                               deflate=PerMessageDeflate() if deflate else None)
+def new_connection(deflate: bool) -> ws.WebSocketConnection:
+    return ws.WebSocketConnection(max_message_size=1 << 20,
+                               deflate=ws.PerMessageDeflate() if deflate else None)
 
 
-def feed_all(conn: WebSocketConnection, pieces: list[bytes]) -> tuple[list[Event], bytes]:
-    events: list[Event] = []
+def feed_all(conn: ws.WebSocketConnection, pieces: list[bytes]) -> tuple[list[ws.Event], bytes]:
+    events: list[ws.Event] = []
     output = b""
     for piece in pieces:
         conn.feed(piece)
@@ -165,8 +145,9 @@ def test_any_split_gives_the_same_events(stream_items: list[Item], mask_list: li
                                           deflate: bool, cuts: list[int], close: bool) -> None:
     stream, expected = build(stream_items, mask_list, deflate)
     if close:
-        stream += encode_masked_frame(OP_CLOSE, encode_close_payload(1000, "done"), mask_list[0])
-        expected.append(CloseReceived(1000, "done"))
+        stream += fr.encode_masked_frame(fr.OP_CLOSE, fr.encode_close_payload(1000, "done"),
+                                         mask_list[0])
+        expected.append(ws.CloseReceived(1000, "done"))
     whole_events, whole_output = feed_all(new_connection(deflate), [stream])
     assert whole_events == expected
     split_events, split_output = feed_all(new_connection(deflate), split(stream, cuts))
@@ -174,7 +155,7 @@ def test_any_split_gives_the_same_events(stream_items: list[Item], mask_list: li
     assert split_output == whole_output
     # One pong per ping, in order, and the close reply last.
     pongs = b"".join(b"\x8a" + bytes([len(e.payload)]) + e.payload
-                     for e in expected if isinstance(e, Ping))
+                     for e in expected if isinstance(e, ws.Ping))
     assert whole_output == pongs + (b"\x88\x02\x03\xe8" if close else b"")
 
 
@@ -188,19 +169,20 @@ def test_byte_by_byte(stream_items: list[Item], mask: bytes) -> None:
     assert events == whole
 
 
-def check_events(conn: WebSocketConnection, events: list[Event], output: bytes) -> None:
+def check_events(conn: ws.WebSocketConnection, events: list[ws.Event], output: bytes) -> None:
     for event in events:
         assert isinstance(event, EVENT_TYPES)
     for event in events[:-1]:
         # Nothing is reported after the connection is closed or failed.
-        assert not isinstance(event, CloseReceived | ProtocolFailure)
-    if events and isinstance(events[-1], ProtocolFailure):
+        assert not isinstance(event, ws.CloseReceived | ws.ProtocolFailure)
+    if events and isinstance(events[-1], ws.ProtocolFailure):
         assert events[-1].code in FAILURE_CODES
-        assert conn.state == CLOSED
+        assert conn.state == ws.CLOSED
         # The failing close frame is the last thing queued (§7.1.7).
-        close = encode_frame(OP_CLOSE, encode_close_payload(events[-1].code, events[-1].reason))
+        payload = fr.encode_close_payload(events[-1].code, events[-1].reason)
+        close = fr.encode_frame(fr.OP_CLOSE, payload)
         assert output.endswith(close)
-    if conn.state == CLOSED:
+    if conn.state == ws.CLOSED:
         assert conn.buffered == 0
         conn.feed(b"\x81\x80abcd")
         assert conn.next_event() is None
@@ -211,8 +193,8 @@ def check_events(conn: WebSocketConnection, events: list[Event], output: bytes) 
        st.sampled_from([None, 0, 10, 1 << 20]))
 def test_arbitrary_bytes_never_raise(data: bytes, cuts: list[int], deflate: bool,
                                      max_size: int | None) -> None:
-    conn = WebSocketConnection(max_message_size=max_size,
-                               deflate=PerMessageDeflate() if deflate else None)
+    conn = ws.WebSocketConnection(max_message_size=max_size,
+                               deflate=ws.PerMessageDeflate() if deflate else None)
     events, output = feed_all(conn, split(data, cuts))
     check_events(conn, events, output)
 
@@ -225,7 +207,7 @@ def masked_garbage(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(1, 5))):
         payload = draw(st.binary(max_size=200))
         first = draw(st.integers(0, 255))
-        out += encode_masked_frame(first & 0x0F, payload, draw(masks), fin=bool(first & 0x80),
+        out += fr.encode_masked_frame(first & 0x0F, payload, draw(masks), fin=bool(first & 0x80),
                                    rsv=first & 0x70)
     return out
 
@@ -233,8 +215,8 @@ def masked_garbage(draw: st.DrawFn) -> bytes:
 @SETTINGS
 @given(masked_garbage(), st.lists(st.integers(0, 1200), max_size=10), st.booleans())
 def test_plausible_garbage_never_raises(data: bytes, cuts: list[int], deflate: bool) -> None:
-    conn = WebSocketConnection(max_message_size=1000,
-                               deflate=PerMessageDeflate() if deflate else None)
+    conn = ws.WebSocketConnection(max_message_size=1000,
+                               deflate=ws.PerMessageDeflate() if deflate else None)
     events, output = feed_all(conn, split(data, cuts))
     check_events(conn, events, output)
 
