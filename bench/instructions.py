@@ -108,10 +108,10 @@ def _protocol(server: str) -> Any:
 
     if server == "reference":
         from reference_server.config import Config
-        from reference_server.protocol.http import HTTPProtocol
+        from reference_server.protocol.h11_connection import H11Connection
         from reference_server.state import ServerState
 
-        return HTTPProtocol(ServerState(Config(app="bench.apps:app", access_log=False),
+        return H11Connection(ServerState(Config(app="bench.apps:app", access_log=False),
                                         app, "3.0"))
     from uvicorn.config import Config as UvicornConfig
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol

@@ -30,7 +30,7 @@ from .config import Config
 from .importer import load_app
 from .lifespan import Lifespan
 from .logs import configure_logging
-from .protocol.http import HTTPProtocol
+from .protocol.h11_connection import H11Connection
 from .state import ServerState, error_log
 
 #: Exit code when lifespan startup fails (uvicorn uses the same).
@@ -125,7 +125,7 @@ class Server:
             context = tls.create_ssl_context(config)
             tls.prepare(state, context)
         server = await loop.create_server(
-            lambda: HTTPProtocol(state), sock=self.sock, ssl=context, backlog=2048)
+            lambda: H11Connection(state), sock=self.sock, ssl=context, backlog=2048)
         self._announce(context is not None)
         await self.stop.wait()
         server.close()
@@ -158,8 +158,7 @@ class Server:
                 "Graceful shutdown timed out after %s s: closing %d connection(s).",
                 self.config.timeout_graceful_shutdown, len(state.connections))
         for conn in list(state.connections):
-            if conn.transport is not None:
-                conn.transport.abort()
+            conn.abort()
         for task in list(state.tasks):
             task.cancel()
         if state.tasks:

@@ -1,6 +1,8 @@
 """Sans-I/O HTTP/1.1 request parser (RFC 9112), strict where the RFC allows strictness.
 
-Bytes go in with :meth:`RequestParser.feed`, events come out of
+This module runs the state machine of a request (find the head, then the body by its
+framing, then trailers); :mod:`.head` checks the pieces of a head and :mod:`.grammar`
+holds the ABNF. Bytes go in with :meth:`RequestParser.feed`, events come out of
 :meth:`RequestParser.next_event`: one :class:`~.events.Request`, zero or more
 :class:`~.events.Data`, one :class:`~.events.EndOfMessage`, then :data:`~.events.PAUSED`
 until the server has answered and calls :meth:`RequestParser.start_next_cycle`. Anything
@@ -25,78 +27,33 @@ once. ``python3 -m bench.instructions`` counts what a request costs.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from .errors import ProtocolError
 from .events import NEED_DATA, PAUSED, Data, EndOfMessage, Event, Request
+from .grammar import CHUNK_EXT, HEX, TOKEN, list_tokens
+from .head import (
+    HOST_CACHE,
+    LINE_CACHE,
+    bad,
+    check_host,
+    check_section,
+    chunked_coding,
+    parse_content_length,
+    parse_fields,
+    parse_request_line,
+)
 from .limits import Limits
-
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
-_TOKEN: Final = re.compile(rb"[" + _TCHAR + rb"]+")
-# Control characters other than HTAB, CR and LF (CR and LF are checked by counting).
-# RFC 9110 §5.5: field values are VCHAR / obs-text / SP / HTAB; NUL, CR and LF "MUST"
-# be rejected, the other CTLs are not field-content either. Tested with
-# ``data.translate(None, _NOT_CTL)``, which keeps only the control characters: a C loop
-# several times faster than a regular-expression search over a whole head.
-_CTL_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-_NOT_CTL: Final = bytes(b for b in range(256) if b not in _CTL_BYTES)
-# RFC 9112 §3.2 request-target: visible ASCII; a fragment ("#") is never sent (RFC 9110
-# §7.1). A "%" not starting a pct-encoded triplet is let through: browsers send
-# "/search?q=100%" as typed (WHATWG URL leaves it), it does not touch framing, and
-# query_string reaches the app raw anyway.
-_TARGET_CHARS: Final = re.compile(rb"[\x21\x22\x24-\x7e]+")
-# RFC 3986 §3.1 scheme, followed by "://" (absolute-form with an authority).
-_ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://")
-# RFC 9110 §7.2 Host = uri-host [ ":" port ]; uri-host is an IP-literal, an IPv4
-# address or a reg-name (unreserved / pct-encoded / sub-delims). May be empty.
-_HOST: Final = re.compile(
-    rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?"
-)
-# RFC 9112 §3.2.3 authority-form (CONNECT): uri-host ":" port.
-_AUTHORITY_FORM: Final = re.compile(
-    rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]+"
-)
-# RFC 9112 §2.3 HTTP-version = "HTTP" "/" DIGIT "." DIGIT.
-_VERSION: Final = re.compile(rb"HTTP/[0-9]\.[0-9]")
-# RFC 9112 §7.1.1 chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-_QUOTED_STRING = rb'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[\t\x20-\x7e\x80-\xff])*"'
-_CHUNK_EXT: Final = re.compile(
-    rb"(?:[ \t]*;[ \t]*[" + _TCHAR + rb"]+"
-    rb"(?:[ \t]*=[ \t]*(?:[" + _TCHAR + rb"]+|" + _QUOTED_STRING + rb"))?)*"
-)
-
-_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
-_COMMON_METHODS: Final = frozenset(
-    (b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH")
-)
-#: The fields the parser itself interprets (framing, connection, expectations).
-_FRAMING_FIELDS: Final = frozenset((
-    b"host", b"content-length", b"transfer-encoding", b"connection", b"expect",
-    b"upgrade", b"te",
-))
-#: Fields a server acts on besides framing (proxy headers): collected with the framing
-#: fields into :attr:`Request.notable`, so a server need not scan every field again.
-_NOTABLE_FIELDS: Final = _FRAMING_FIELDS | {b"x-forwarded-for", b"x-forwarded-proto"}
 
 #: Longest chunk-size line (size and extensions) we read before giving up.
 _MAX_CHUNK_LINE: Final = 4096
-#: Content-Length and chunk sizes are bounded so int() never sees absurd input.
-_MAX_CL_DIGITS: Final = 18
+#: Chunk sizes are bounded so int() never sees absurd input.
 _MAX_CHUNK_DIGITS: Final = 15
-# Caches of validated inputs, shared by all parsers of the process. Clients repeat
-# themselves (the same field names, Host value and URLs on every request), and a cache
-# hit skips the regular expressions. Only input that passed every check is cached, and
-# each cache is bounded.
-_CACHE_MAX: Final = 1024
-#: Field-name spellings seen before, mapped to their lowercase form.
-_NAME_CACHE: dict[bytes, bytes] = {}
-#: Host values seen before.
-_HOST_CACHE: set[bytes] = set()
-#: Request-lines seen before: (method, target, version, raw_path, query, authority).
-_RequestLine = tuple[bytes, bytes, bytes, bytes, bytes, bytes | None]
-_LINE_CACHE: dict[bytes, _RequestLine] = {}
+# ``Request(method=..., ...)``, without its cost: CPython 3.11 packs the keywords of a
+# class call into a dict for ``__init__``; calling ``__init__`` on a bare instance passes
+# them on the stack (about 3,500 instructions less per request, bench.instructions).
+_new = object.__new__
+_init_request = Request.__init__
 
 #: The end of a message without trailers: one shared instance (never mutated).
 _END_OF_MESSAGE: Final = EndOfMessage()
@@ -111,60 +68,6 @@ _TRAILERS: Final = 5
 _END: Final = 6
 _PAUSED: Final = 7
 _ERROR: Final = 8
-
-
-def _bad(reason: str) -> ProtocolError:
-    return ProtocolError(400, reason)
-
-
-def _field_name(name: bytes, colon: bytes) -> bytes:
-    """Validate a field name (RFC 9112 §5.1: a token followed by the colon, no
-    whitespace between) and return it lowercased; the slow path of the name cache."""
-    if not colon or not name:
-        if name[:1] in (b" ", b"\t"):
-            raise _bad("obsolete line folding in the request head")
-        raise _bad("field line without a name and colon")
-    if not _TOKEN.fullmatch(name):
-        if name[:1] in (b" ", b"\t"):
-            raise _bad("obsolete line folding in the request head")
-        if name[-1:] in (b" ", b"\t"):
-            raise _bad("whitespace between a field name and the colon")
-        raise _bad("invalid field name")
-    lower = name.lower()
-    if len(_NAME_CACHE) < _CACHE_MAX:
-        _NAME_CACHE[name] = lower
-    return lower
-
-
-def _check_host(value: bytes) -> None:
-    """RFC 9112 §3.2 / RFC 9110 §7.2: a Host value must be uri-host [":" port]."""
-    if value not in _HOST_CACHE:
-        if not _HOST.fullmatch(value):
-            raise _bad("invalid Host header")
-        if len(_HOST_CACHE) < _CACHE_MAX:
-            _HOST_CACHE.add(value)
-
-
-def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
-    """Field lines → (lowercase name, value trimmed of SP/HTAB) in the client's order
-    (RFC 9112 §5)."""
-    fields: list[tuple[bytes, bytes]] = []
-    append = fields.append
-    cached = _NAME_CACHE.get
-    for line in lines:
-        name, colon, value = line.partition(b":")
-        lower = cached(name)
-        if lower is None or not colon:
-            lower = _field_name(name, colon)
-        append((lower, value.strip(b" \t")))
-    return fields
-
-
-def _list_tokens(value: bytes) -> list[bytes]:
-    """A comma-separated list's members, lowercased; empty members are dropped as RFC
-    9110 §5.6.1 asks of recipients."""
-    return [item for item in (part.strip(b" \t").lower() for part in value.split(b","))
-            if item]
 
 
 class RequestParser:
@@ -228,8 +131,10 @@ class RequestParser:
         self._buf.clear()
         return data
 
-    def start_next_cycle(self) -> None:
+    def start_next_cycle(self) -> int:
         """The response to the current request is complete; parse the next request.
+        Returns :attr:`buffered` (what of the next request is already here), which the
+        server asks for at this point anyway.
 
         Only valid once the request was read to its end (the parser returned PAUSED):
         anything else would let the rest of a body be parsed as a new request.
@@ -238,6 +143,7 @@ class RequestParser:
             raise RuntimeError("start_next_cycle() before the request was read to its end")
         self._state = _HEAD
         self._scanned = 0
+        return len(self._buf)
 
     # -- output ------------------------------------------------------------------------
 
@@ -286,13 +192,7 @@ class RequestParser:
         del buf[:head_size]
         self._scanned = 0
         lines = head.split(b"\r\n")
-        # Every CR and LF of the head must belong to a CRLF pair (RFC 9112 §2.2: a bare
-        # CR MUST be rejected; a bare LF is allowed to be, and is, here).
-        pairs = len(lines) - 1
-        if head.count(b"\n") != pairs or head.count(b"\r") != pairs:
-            raise _bad("bare CR or LF in the request head")
-        if head.translate(None, _NOT_CTL):
-            raise _bad("control character in the request head")
+        check_section(head, lines, "request head")
         request = self._request(lines)
         if self._state == _HEAD:  # no body
             self._state = _END
@@ -303,7 +203,7 @@ class RequestParser:
         size = len(buf)
         if self._eof:
             if size:
-                raise _bad("connection closed in the middle of a request head")
+                raise bad("connection closed in the middle of a request head")
             return NEED_DATA
         if not size:
             return NEED_DATA
@@ -314,7 +214,7 @@ class RequestParser:
         start = self._scanned - 1 if self._scanned and buf[self._scanned - 1] == 13 \
             else self._scanned
         if buf.count(b"\n", start) != buf.count(b"\r\n", start):
-            raise _bad("bare LF in the request head")
+            raise bad("bare LF in the request head")
         self._scanned = size
         line_end = buf.find(b"\r\n")
         if line_end < 0:
@@ -323,9 +223,9 @@ class RequestParser:
             space = buf.find(b" ", 0, 64)
             if space < 0:
                 if size >= 64:
-                    raise _bad("invalid request-line: no method in the first 64 bytes")
-            elif not _TOKEN.fullmatch(buf, 0, space):
-                raise _bad("invalid request-line: the method is not a token")
+                    raise bad("invalid request-line: no method in the first 64 bytes")
+            elif not TOKEN.fullmatch(buf, 0, space):
+                raise bad("invalid request-line: the method is not a token")
         elif line_end > limits.max_request_line:
             raise ProtocolError(414, "request-line too long")
         if size >= limits.max_head:
@@ -339,30 +239,26 @@ class RequestParser:
             raise ProtocolError(414, "request-line too long")
         if len(lines) - 1 > limits.max_fields:
             raise ProtocolError(431, "too many header fields")
-        cached_line = _LINE_CACHE.get(request_line)
+        cached_line = LINE_CACHE.get(request_line)
         if cached_line is None:
-            cached_line = self._request_line(request_line)
+            cached_line = parse_request_line(request_line)
         method, target, http_version, raw_path, query_string, authority = cached_line
 
-        fields: list[tuple[bytes, bytes]] = []
-        append = fields.append
-        cached_name = _NAME_CACHE.get
         notable: list[tuple[bytes, bytes]] = []  # framing and proxy fields
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            lower = cached_name(name)
-            if lower is None or not colon:
-                lower = _field_name(name, colon)
-            field = (lower, value.strip(b" \t"))
-            append(field)
-            if lower in _NOTABLE_FIELDS:
-                notable.append(field)
+        del lines[0]  # the request-line; the field lines remain
+        fields = parse_fields(lines, notable)
         if len(notable) == 1 and notable[0][0] == b"host":
-            # The common request: no body, no connection options, only a Host.
-            _check_host(notable[0][1])
-            return Request(method, target, http_version, fields, raw_path, query_string,
-                           authority, None, False, http_version == b"1.1", False, None,
-                           False, notable)
+            # The common request: no body, no connection options, only a Host (whose
+            # value was most likely seen before: the cache is asked without a call).
+            host = notable[0][1]
+            if host not in HOST_CACHE:
+                check_host(host)
+            request = _new(Request)
+            _init_request(request, method=method, target=target, http_version=http_version,
+                          headers=fields, raw_path=raw_path, query_string=query_string,
+                          authority=authority, keep_alive=http_version == b"1.1",
+                          notable=notable)
+            return request
         content_length: int | None = None
         codings: list[bytes] | None = None
         host_count = 0
@@ -375,15 +271,15 @@ class RequestParser:
         for name, value in notable:
             if name == b"host":
                 host_count += 1
-                _check_host(value)
+                check_host(value)
             elif name == b"content-length":
-                content_length = self._content_length(value, content_length)
+                content_length = parse_content_length(value, content_length)
             elif name == b"transfer-encoding":
                 if codings is None:
                     codings = []
-                codings += _list_tokens(value)
+                codings += list_tokens(value)
             elif name == b"connection":
-                for token in _list_tokens(value):
+                for token in list_tokens(value):
                     if token == b"close":
                         close = True
                     elif token == b"keep-alive":
@@ -404,19 +300,19 @@ class RequestParser:
                     upgrade = value
             elif name == b"te":
                 # Several TE lines form one list (RFC 9110 §5.3).
-                te_trailers = te_trailers or b"trailers" in _list_tokens(value)
+                te_trailers = te_trailers or b"trailers" in list_tokens(value)
         # RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request
         # with more than one Host field line.
         if close:
             keep_alive = False
         if host_count > 1:
-            raise _bad("more than one Host header")
+            raise bad("more than one Host header")
         if host_count == 0 and http_version == b"1.1":
-            raise _bad("missing Host header")
+            raise bad("missing Host header")
 
         chunked = False
         if codings is not None:
-            chunked = self._transfer_coding(codings, content_length, http_version)
+            chunked = chunked_coding(codings, content_length, http_version)
         if chunked:
             self._state = _CHUNK_SIZE
             self._body_seen = 0
@@ -425,113 +321,16 @@ class RequestParser:
                 raise ProtocolError(413, "request body larger than the limit")
             self._remaining = content_length
             self._state = _BODY_LENGTH
-        return Request(
-            method, target, http_version, fields, raw_path, query_string, authority,
-            content_length, chunked, keep_alive, expect_continue,
-            upgrade if connection_upgrade else None, te_trailers, notable,
+        request = _new(Request)
+        _init_request(
+            request, method=method, target=target, http_version=http_version,
+            headers=fields, raw_path=raw_path, query_string=query_string,
+            authority=authority, content_length=content_length, chunked=chunked,
+            keep_alive=keep_alive, expect_continue=expect_continue,
+            upgrade=upgrade if connection_upgrade else None, te_trailers=te_trailers,
+            notable=notable,
         )
-
-    def _request_line(self, line: bytes) -> _RequestLine:
-        """RFC 9112 §3: method SP request-target SP HTTP-version, each part checked;
-        the result is cached (request-lines repeat: the same URLs are asked for again)."""
-        parts = line.split(b" ")
-        if len(parts) != 3:
-            raise _bad("request-line is not method SP target SP version")
-        method, target, version = parts
-        if method not in _COMMON_METHODS and not _TOKEN.fullmatch(method):
-            raise _bad("invalid method")
-        if version == b"HTTP/1.1":
-            http_version = b"1.1"
-        elif version == b"HTTP/1.0":
-            http_version = b"1.0"
-        elif _VERSION.fullmatch(version):
-            raise ProtocolError(505, "HTTP version not supported")
-        else:
-            raise _bad("invalid HTTP version")
-        raw_path, query_string, authority = self._target(method, target)
-        result = (method, target, http_version, raw_path, query_string, authority)
-        if len(_LINE_CACHE) >= _CACHE_MAX:
-            _LINE_CACHE.clear()
-        _LINE_CACHE[line] = result
-        return result
-
-    def _target(self, method: bytes, target: bytes) -> tuple[bytes, bytes, bytes | None]:
-        """Split a request-target into (raw_path, query_string, authority) by its form
-        (RFC 9112 §3.2)."""
-        if not _TARGET_CHARS.fullmatch(target):
-            raise _bad("invalid character in the request-target")
-        authority: bytes | None = None
-        if target[0] == 47:  # "/": origin-form
-            path = target
-        elif target == b"*":  # asterisk-form, OPTIONS only (§3.2.4)
-            if method != b"OPTIONS":
-                raise _bad("asterisk-form request-target is for OPTIONS only")
-            return b"*", b"", None
-        elif method == b"CONNECT":  # authority-form, CONNECT only (§3.2.3)
-            if not _AUTHORITY_FORM.fullmatch(target):
-                raise _bad("CONNECT needs an authority-form request-target")
-            return b"", b"", target
-        else:
-            match = _ABSOLUTE.match(target)
-            if match is None:
-                raise _bad("request-target is not in origin or absolute form")
-            rest = target[match.end():]
-            cut = len(rest)
-            for sep in (b"/", b"?"):
-                index = rest.find(sep)
-                if 0 <= index < cut:
-                    cut = index
-            authority = rest[:cut]
-            # RFC 9110 §4.2.1: an http(s) URI with an empty host MUST be rejected;
-            # §4.2.4: userinfo is an error.
-            if (not authority or authority[0] == 58 or b"@" in authority
-                    or not _HOST.fullmatch(authority)):
-                raise _bad("invalid authority in an absolute-form request-target")
-            path = rest[cut:]
-            if not path or path[0] != 47:
-                path = b"/" + path
-        if method == b"CONNECT":
-            raise _bad("CONNECT needs an authority-form request-target")
-        question = path.find(b"?")
-        if question < 0:
-            return path, b"", authority
-        return path[:question], path[question + 1:], authority
-
-    def _content_length(self, value: bytes, previous: int | None) -> int:
-        """RFC 9112 §6.3: Content-Length is digits; a list of equal values (or equal
-        duplicated fields) is one value; anything else is unrecoverable framing."""
-        lengths = {item.strip(b" \t") for item in value.split(b",")} if b"," in value \
-            else {value}
-        length: int | None = previous
-        for item in lengths:
-            if not item.isdigit():  # bytes.isdigit() is ASCII digits only
-                raise _bad("invalid Content-Length")
-            if len(item.lstrip(b"0")) > _MAX_CL_DIGITS:
-                raise _bad("Content-Length too large")
-            number = int(item)
-            if length is not None and number != length:
-                raise _bad("conflicting Content-Length values")
-            length = number
-        assert length is not None
-        return length
-
-    def _transfer_coding(self, codings: list[bytes], content_length: int | None,
-                         http_version: bytes) -> bool:
-        """RFC 9112 §6.1 and §6.3: decide whether a Transfer-Encoding request is
-        chunked, or why it is refused."""
-        if content_length is not None:
-            # §6.3 allows "process with chunked, then close"; refusing is stricter and
-            # removes the smuggling ambiguity entirely (§11.2).
-            raise _bad("both Transfer-Encoding and Content-Length")
-        if http_version == b"1.0":
-            raise _bad("Transfer-Encoding in an HTTP/1.0 request")
-        if not codings or codings[-1] != b"chunked":
-            raise _bad("chunked is not the final transfer coding")
-        if codings.count(b"chunked") > 1:
-            raise _bad("chunked applied more than once")
-        if len(codings) > 1:
-            raise ProtocolError(501, "unsupported transfer coding")
-        return True
+        return request
 
     # -- bodies ------------------------------------------------------------------------
 
@@ -540,7 +339,7 @@ class RequestParser:
         size = len(buf)
         if not size:
             if self._eof:
-                raise _bad("connection closed before the request body was complete")
+                raise bad("connection closed before the request body was complete")
             return NEED_DATA
         data = self._take_body()
         if not self._remaining:
@@ -571,9 +370,9 @@ class RequestParser:
                 line_end = buf.find(b"\r\n")
                 if line_end < 0:
                     if b"\n" in buf or b"\r" in buf[:-1]:
-                        raise _bad("bare CR or LF in chunk framing")
+                        raise bad("bare CR or LF in chunk framing")
                     if len(buf) > _MAX_CHUNK_LINE:
-                        raise _bad("chunk-size line too long")
+                        raise bad("chunk-size line too long")
                     return self._need_body_data()
                 line = bytes(buf[:line_end])
                 del buf[:line_end + 2]
@@ -588,10 +387,10 @@ class RequestParser:
             elif state == _CHUNK_END:
                 if len(buf) < 2:
                     if buf and buf[0] != 13:
-                        raise _bad("chunk data longer than its size")
+                        raise bad("chunk data longer than its size")
                     return self._need_body_data()
                 if buf[0] != 13 or buf[1] != 10:
-                    raise _bad("chunk data not followed by CRLF")
+                    raise bad("chunk data not followed by CRLF")
                 del buf[:2]
                 self._state = _CHUNK_SIZE
             else:  # _TRAILERS
@@ -601,14 +400,14 @@ class RequestParser:
         semicolon = line.find(b";")
         if semicolon >= 0:
             size_text = line[:semicolon].rstrip(b" \t")
-            if not _CHUNK_EXT.fullmatch(line, len(size_text)):
-                raise _bad("malformed chunk extension")
+            if not CHUNK_EXT.fullmatch(line, len(size_text)):
+                raise bad("malformed chunk extension")
         else:
             size_text = line
         # chunk-size = 1*HEXDIG (int() alone would also take "+", "_" and spaces).
         # Leading zeros are legal padding; only the value is bounded.
-        if not _HEX.fullmatch(size_text) or len(size_text.lstrip(b"0")) > _MAX_CHUNK_DIGITS:
-            raise _bad("invalid chunk size")
+        if not HEX.fullmatch(size_text) or len(size_text.lstrip(b"0")) > _MAX_CHUNK_DIGITS:
+            raise bad("invalid chunk size")
         size = int(size_text, 16)
         if size == 0:
             self._state = _TRAILERS
@@ -628,7 +427,7 @@ class RequestParser:
         end = buf.find(b"\r\n\r\n")
         if end < 0:
             if len(buf) >= 2 and buf.count(b"\n") != buf.count(b"\r\n"):
-                raise _bad("bare LF in the trailer section")
+                raise bad("bare LF in the trailer section")
             if len(buf) > self._limits.max_head:
                 raise ProtocolError(431, "trailer section too large")
             return self._need_body_data()
@@ -637,18 +436,14 @@ class RequestParser:
         section = bytes(buf[:end])
         del buf[:end + 4]
         lines = section.split(b"\r\n")
-        pairs = len(lines) - 1
-        if section.count(b"\n") != pairs or section.count(b"\r") != pairs:
-            raise _bad("bare CR or LF in the trailer section")
-        if section.translate(None, _NOT_CTL):
-            raise _bad("control character in the trailer section")
+        check_section(section, lines, "trailer section")
         if len(lines) > self._limits.max_fields:
             raise ProtocolError(431, "too many trailer fields")
-        trailers = _parse_fields(lines)
+        trailers = parse_fields(lines, None)
         self._state = _PAUSED
         return EndOfMessage(trailers)
 
     def _need_body_data(self) -> Event:
         if self._eof:
-            raise _bad("connection closed before the request body was complete")
+            raise bad("connection closed before the request body was complete")
         return NEED_DATA

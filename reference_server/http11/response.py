@@ -28,22 +28,13 @@ ASGI layer lets surface from ``send()`` (asgi.rst, Error Handling).
 
 from __future__ import annotations
 
-import re
-import time
+from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 
 from .errors import LocalProtocolError
-
-# RFC 9110 §5.1: field-name = token.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
-#: Header names an application sent before that passed the token check (apps send the
-#: same few names on every response; bounded).
-_VALID_NAMES: set[bytes] = set()
-# RFC 9110 §5.5: a field value is VCHAR, obs-text, SP and HTAB. CR, LF and NUL are the
-# dangerous ones (response splitting); the other controls are refused too.
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
+from .grammar import bad_field_value, check_fields
 
 _STATUS_LINES: dict[int, bytes] = {}
 
@@ -67,55 +58,34 @@ def status_line(status: int) -> bytes:
 class DateCache:
     """The ``date`` header line, rebuilt at most once a second (RFC 9110 §6.6.1: an origin
     server with a clock MUST send Date). Formatting it per request would cost more than
-    the rest of a hello-world response."""
+    the rest of a hello-world response.
 
-    __slots__ = ("_line", "_second")
+    The clock is given, not read: this module does no I/O, and a test can hand it a fake
+    clock (the server passes ``time.time``)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_clock", "_line", "_second")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
         self._second = -1
         self._line = b""
 
     def line(self) -> bytes:
-        now = time.time()
+        """The header line: ``date: <IMF-fixdate>`` and CRLF."""
+        now = self._clock()
         second = int(now)
         if second != self._second:
             self._second = second
             self._line = b"date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
         return self._line
 
+    def value(self) -> bytes:
+        """The IMF-fixdate alone (for heads rendered elsewhere, such as the 101)."""
+        return self.line()[6:-2]
 
-DATE = DateCache()
 
 # Framing modes.
 _UNDECIDED, _LENGTH, _CHUNKED, _CLOSE, _NOBODY, _AWAIT_TRAILERS = range(6)
-
-
-def _check_fields(headers: Any, what: str) -> list[tuple[bytes, bytes]]:
-    """Validate an ASGI header iterable: [name, value] pairs of ``bytes`` with a token
-    name and a value free of CR, LF, NUL and other controls."""
-    if headers is None:
-        return []
-    out: list[tuple[bytes, bytes]] = []
-    try:
-        for pair in headers:
-            name, value = pair
-            if type(name) is not bytes or type(value) is not bytes:
-                raise LocalProtocolError(
-                    f"{what} names and values must be bytes, got "
-                    f"{type(name).__name__}/{type(value).__name__}")
-            if name not in _VALID_NAMES:
-                if _TOKEN(name) is None:
-                    raise LocalProtocolError(f"invalid {what} name {name!r}")
-                if len(_VALID_NAMES) < 1024:
-                    _VALID_NAMES.add(name)
-            if _BAD_VALUE(value) is not None:
-                raise LocalProtocolError(f"invalid {what} value for {name!r}: {value!r}")
-            out.append((name, value))
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, LocalProtocolError):
-            raise
-        raise LocalProtocolError(f"{what} must be an iterable of [name, value] pairs") from exc
-    return out
 
 
 #: What an application's ``http.response.start`` contributes to the head: the status line
@@ -142,7 +112,7 @@ def _app_head(status: int, headers: Any) -> _AppHead:
             key = cached = None
         if cached is not None:
             return cached
-    fields = _check_fields(headers, "header")
+    fields = check_fields(headers, "header")
     lines = [status_line(status)]
     content_length: int | None = None
     has_date = has_server = close = False
@@ -175,12 +145,15 @@ def _app_head(status: int, headers: Any) -> _AppHead:
 
 
 class ResponseWriter:
-    """Frames one response to one request.
+    """Frames the responses of one connection, one at a time.
 
     ``method`` and ``http_version`` are the request's; ``keep_alive`` says whether the
     request allows the connection to be reused; ``te_trailers`` whether the client
     accepts trailers. ``extra`` is pre-rendered header lines the server adds (server
-    header), ``date`` whether to add a Date header when the app has none.
+    header), ``date`` the clock's date line to add when the app sends no Date (None: no
+    Date header). :meth:`reset` starts the next response on the same connection (as
+    h11 keeps one ``Connection`` across request cycles): a method call costs a keep-alive
+    request far less than a new object.
     """
 
     __slots__ = (
@@ -190,13 +163,19 @@ class ResponseWriter:
     )
 
     def __init__(self, method: bytes, http_version: bytes, keep_alive: bool,
-                 te_trailers: bool = False, extra: bytes = b"", date: bool = True) -> None:
+                 te_trailers: bool = False, extra: bytes = b"",
+                 date: DateCache | None = None) -> None:
+        self._extra = extra
+        self._date = date
+        self.reset(method, http_version, keep_alive, te_trailers)
+
+    def reset(self, method: bytes, http_version: bytes, keep_alive: bool,
+              te_trailers: bool) -> None:
+        """Forget the previous response; frame the next one, to this request."""
         self.http10 = http_version == b"1.0"
         self._head_only = method == b"HEAD"
         self.keep_alive = keep_alive
         self._send_trailers = te_trailers and not self.http10
-        self._extra = extra
-        self._date = date
         self._mode = _UNDECIDED
         self._remaining = 0
         #: Status line and header lines (the app's, Date, Server) once started.
@@ -232,8 +211,8 @@ class ResponseWriter:
         self._status = status
         if close:
             self.keep_alive = False
-        if self._date and not has_date:
-            head += DATE.line()
+        if self._date is not None and not has_date:
+            head += self._date.line()
         if self._extra and not has_server:
             head += self._extra
         self._head = head
@@ -331,7 +310,7 @@ class ResponseWriter:
             raise LocalProtocolError("http.response.trailers without trailers=True in start")
         if not (self.complete or self._mode == _AWAIT_TRAILERS):
             raise LocalProtocolError("http.response.trailers before the final body")
-        fields = _check_fields(headers, "trailer")
+        fields = check_fields(headers, "trailer")
         if self._mode != _AWAIT_TRAILERS:
             # Trailers were not requested by the client (or cannot be sent): the body
             # already ended on the wire; swallow them (extensions.rst: "only send the
@@ -356,7 +335,7 @@ class ResponseWriter:
         except TypeError as exc:
             raise LocalProtocolError("early hint links must be an iterable of bytes") from exc
         for link in items:
-            if type(link) is not bytes or _BAD_VALUE(link) is not None:
+            if type(link) is not bytes or bad_field_value(link):
                 raise LocalProtocolError(f"invalid early hint link {link!r}")
         if self.complete:
             raise LocalProtocolError("early hint after the response completed")
@@ -365,16 +344,13 @@ class ResponseWriter:
         return (b"HTTP/1.1 103 Early Hints\r\n"
                 + b"".join(b"link: " + link + b"\r\n" for link in items) + b"\r\n")
 
-    @property
-    def expects_more(self) -> bool:
-        """True while the app still has to send body or trailers on the ASGI side."""
-        return not self.complete or self.trailers_pending
 
-
-def error_response(status: int, reason: str = "", extra: bytes = b"") -> bytes:
+def error_response(status: int, reason: str = "", extra: bytes = b"",
+                   date: DateCache | None = None) -> bytes:
     """A complete, connection-closing error response the server sends on its own
-    (parse errors, app failures before a response started)."""
+    (parse errors, app failures before a response started). ``extra`` is pre-rendered
+    header lines (the Server header); ``date`` the clock for the Date header."""
     body = (reason or HTTPStatus(status).phrase).encode("ascii", "replace") + b"\n"
     return (status_line(status) + b"content-type: text/plain; charset=utf-8\r\n"
             + b"content-length: %d\r\n" % len(body) + b"connection: close\r\n"
-            + DATE.line() + extra + b"\r\n" + body)
+            + (date.line() if date is not None else b"") + extra + b"\r\n" + body)

@@ -36,20 +36,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..http11.response import _check_fields
+from ..http11.grammar import QUOTED_STRING_TEXT, TOKEN_TEXT, check_fields, split_list
 
 #: RFC 6455 §1.3: the GUID concatenated to the key.
 GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: The only version we speak (RFC 6455 §4.1, §11.6).
 VERSION: Final = b"13"
 
-# RFC 9110 §5.6.2 token.
-_TCHAR: Final = r"!#$%&'*+\-.^_`|~0-9A-Za-z"
-_TOKEN: Final = re.compile(f"[{_TCHAR}]+")
-# RFC 9110 §5.6.4 quoted-string: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text,
-# quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
-_QUOTED: Final = re.compile(
-    r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"')
 _UNESCAPE: Final = re.compile(r"\\(.)", re.DOTALL)
 #: RFC 4648 §4 base64 of 16 bytes: 22 characters then "==".
 _KEY: Final = re.compile(rb"[A-Za-z0-9+/]{22}==")
@@ -79,18 +72,12 @@ class HandshakeError(Exception):
         self.headers: list[tuple[bytes, bytes]] = headers if headers is not None else []
 
 
-def _split_list(value: bytes) -> list[bytes]:
-    """Elements of a comma-separated list (RFC 9110 §5.6.1), OWS stripped, empty
-    elements dropped."""
-    return [item for item in (part.strip(b" \t") for part in value.split(b",")) if item]
-
-
 def is_websocket_upgrade(upgrade: bytes | None) -> bool:
     """Whether the Upgrade header value lists the ``websocket`` protocol (RFC 6455 §4.2.1
     item 3: "treated as an ASCII case-insensitive value"; RFC 9110 §7.8: a list)."""
     if not upgrade:
         return False
-    return any(item.lower() == b"websocket" for item in _split_list(upgrade))
+    return any(item.lower() == b"websocket" for item in split_list(upgrade))
 
 
 @dataclass(slots=True)
@@ -131,7 +118,7 @@ def _parse_extensions(text: str) -> list[tuple[str, _Params]]:
         if text[pos] == ",":  # an empty list element (RFC 9110 §5.6.1)
             pos = _skip_ows(text, pos + 1)
             continue
-        m = _TOKEN.match(text, pos)
+        m = TOKEN_TEXT.match(text, pos)
         if m is None:
             raise ValueError(f"expected an extension name at {pos}")
         name = m.group().lower()
@@ -139,7 +126,7 @@ def _parse_extensions(text: str) -> list[tuple[str, _Params]]:
         pos = _skip_ows(text, m.end())
         while pos < end and text[pos] == ";":
             pos = _skip_ows(text, pos + 1)
-            m = _TOKEN.match(text, pos)
+            m = TOKEN_TEXT.match(text, pos)
             if m is None:
                 raise ValueError(f"expected a parameter name at {pos}")
             pname = m.group().lower()
@@ -147,17 +134,17 @@ def _parse_extensions(text: str) -> list[tuple[str, _Params]]:
             value: str | None = None
             if pos < end and text[pos] == "=":
                 pos = _skip_ows(text, pos + 1)
-                m = _TOKEN.match(text, pos)
+                m = TOKEN_TEXT.match(text, pos)
                 if m is not None:
                     value = m.group()
                 else:
-                    q = _QUOTED.match(text, pos)
+                    q = QUOTED_STRING_TEXT.match(text, pos)
                     if q is None:
                         raise ValueError(f"expected a token or quoted-string at {pos}")
                     value = _UNESCAPE.sub(r"\1", q.group(1))
                     # §9.1: "the value after quoted-string unescaping MUST conform to
                     # the 'token' ABNF".
-                    if _TOKEN.fullmatch(value) is None:
+                    if TOKEN_TEXT.fullmatch(value) is None:
                         raise ValueError(f"quoted parameter value {value!r} is not a token")
                     m = q
                 pos = _skip_ows(text, m.end())
@@ -215,7 +202,7 @@ def parse_offer(method: bytes, http_version: bytes,
     # Items 3 and 4 (the shell checks them too, before calling us; a direct caller may not).
     if not is_websocket_upgrade(b",".join(upgrade)):
         raise _bad("Upgrade does not list websocket")
-    if not any(item.lower() == b"upgrade" for item in _split_list(b",".join(connection))):
+    if not any(item.lower() == b"upgrade" for item in split_list(b",".join(connection))):
         raise _bad("Connection does not list upgrade")
     # Item 6 and §4.2.2 /version/: an unknown version is a 426 with the versions we speak.
     if versions != [VERSION]:
@@ -241,9 +228,9 @@ def parse_offer(method: bytes, http_version: bytes,
     # Item 8: Sec-WebSocket-Protocol-Client = 1#token (§4.3).
     subprotocols: list[str] = []
     for value in protocols:
-        for item in _split_list(value):
+        for item in split_list(value):
             text = item.decode("latin-1")
-            if _TOKEN.fullmatch(text) is None:
+            if TOKEN_TEXT.fullmatch(text) is None:
                 raise _bad(f"invalid subprotocol {text!r} in Sec-WebSocket-Protocol")
             subprotocols.append(text)
     # Item 9 and §9.1.
@@ -280,14 +267,14 @@ def accept_response(
     ``date`` are values; they are left out when the application set the same field.
     """
     if subprotocol is not None and (
-            type(subprotocol) is not str or _TOKEN.fullmatch(subprotocol) is None):
+            type(subprotocol) is not str or TOKEN_TEXT.fullmatch(subprotocol) is None):
         # §4.3: Sec-WebSocket-Protocol-Server = token.
         raise ValueError(f"subprotocol must be a token, got {subprotocol!r}")
     raw: object = headers
     if isinstance(raw, str | bytes):
         raise ValueError("headers must be a sequence of [name, value] pairs")
     # LocalProtocolError is a ValueError: the shell lets it surface from send().
-    fields = _check_fields(headers, "header")
+    fields = check_fields(headers, "header")
     lines = [
         b"HTTP/1.1 101 Switching Protocols\r\n"
         b"Upgrade: websocket\r\n"

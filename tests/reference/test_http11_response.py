@@ -3,14 +3,25 @@ sequence, checked with h11 in client mode as an independent parser."""
 
 from __future__ import annotations
 
+import time
+
 import h11
 import pytest
 
 from reference_server.http11.errors import LocalProtocolError
-from reference_server.http11.response import ResponseWriter, error_response, status_line
+from reference_server.http11.response import (
+    DateCache,
+    ResponseWriter,
+    error_response,
+    status_line,
+)
+
+#: The clock the server hands the core (tests that need a fixed time give their own).
+CLOCK = DateCache(time.time)
 
 
 def writer(method=b"GET", version=b"1.1", keep_alive=True, te_trailers=False, **kw):
+    kw.setdefault("date", CLOCK)
     return ResponseWriter(method, version, keep_alive, te_trailers, **kw)
 
 
@@ -186,9 +197,9 @@ def test_trailers_sent_when_client_accepts_them():
     w = writer(te_trailers=True)
     w.start(200, [(b"trailer", b"x-checksum")], trailers=True)
     wire = w.body(b"data", False)
-    assert not w.complete and w.expects_more
+    assert not w.complete and w.trailers_pending
     wire += w.trailers([(b"x-checksum", b"abc")], False)
-    assert w.complete and not w.expects_more
+    assert w.complete and not w.trailers_pending
     _response, body, trailers, ended = parse(wire)
     assert body == b"data" and trailers == [(b"x-checksum", b"abc")] and ended
 
@@ -199,9 +210,9 @@ def test_trailers_swallowed_when_client_did_not_ask():
     w = writer(te_trailers=False)
     w.start(200, [], trailers=True)
     wire = w.body(b"data", False)
-    assert w.complete and w.expects_more
+    assert w.complete and w.trailers_pending
     assert w.trailers([(b"x-checksum", b"abc")], False) == b""
-    assert not w.expects_more
+    assert not w.trailers_pending
     _response, body, trailers, ended = parse(wire)
     assert body == b"data" and trailers == [] and ended
 
@@ -268,9 +279,39 @@ def test_status_lines():
 
 
 def test_error_response_is_complete_and_closing():
-    response, body, _, ended = parse(error_response(431, "too many fields"))
+    response, body, _, ended = parse(error_response(431, "too many fields", date=CLOCK))
     assert response.status_code == 431 and body == b"too many fields\n" and ended
     assert header(response, b"connection") == [b"close"]
+    assert header(response, b"date")
+
+
+class FakeClock:
+    """A clock the test moves by hand, counting how often it is read."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+
+def test_the_date_comes_from_the_clock_it_is_given():
+    """The core reads no clock of its own: the Date header is the given clock's time
+    (RFC 9110 §6.6.1 IMF-fixdate), re-rendered only when the second changes."""
+    clock = FakeClock(784111777.25)  # Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example)
+    dates = DateCache(clock)
+    assert dates.line() == b"date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+    clock.now += 0.5
+    assert dates.value() == b"Sun, 06 Nov 1994 08:49:37 GMT"
+    clock.now += 1
+    assert dates.value() == b"Sun, 06 Nov 1994 08:49:38 GMT"
+    assert clock.reads == 3
+    w = writer(date=dates)
+    w.start(200, [])
+    response, _, _, _ = parse(w.body(b"x"))
+    assert header(response, b"date") == [b"Sun, 06 Nov 1994 08:49:38 GMT"]
 
 
 # --- the head cache: repeated header lists skip validation, never its verdict -----------
@@ -281,7 +322,7 @@ def test_a_repeated_head_renders_the_same_bytes_each_time():
                (b"connection", b"close"), (b"x-cache-test", b"1")]
     wires = []
     for _ in range(3):
-        w = writer(date=False)
+        w = writer(date=None)
         w.start(200, headers)
         wires.append(w.body(b"ok"))
         assert not w.keep_alive  # the cached "connection: close" still applies
@@ -302,7 +343,7 @@ def test_a_cached_head_does_not_vouch_for_different_headers():
 
 def test_list_pairs_and_other_iterables_take_the_uncached_path():
     for headers in ([[b"x-a", b"1"]], ((b"x-a", b"1"),), iter([(b"x-a", b"1")])):
-        w = writer(date=False)
+        w = writer(date=None)
         w.start(200, headers)
         assert b"x-a: 1\r\n" in w.body(b"")
 

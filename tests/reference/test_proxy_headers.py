@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reference_server.config import Config
-from reference_server.protocol.http import HTTPProtocol
+from reference_server.protocol.h11_connection import H11Connection
 from reference_server.state import ServerState
 
 
@@ -60,7 +60,7 @@ def serve_one(peer: str, extra_headers: bytes, **config: Any) -> dict[str, Any]:
 
     async def main() -> None:
         state = ServerState(Config(app="test", access_log=False, **config), app, "3.0")
-        protocol = HTTPProtocol(state)
+        protocol = H11Connection(state)
         transport = FakeTransport(peer)
         protocol.connection_made(transport)  # type: ignore[arg-type]
         protocol.data_received(b"GET / HTTP/1.1\r\nHost: example.com\r\n" + extra_headers
