@@ -13,6 +13,7 @@ from conformance.probe import Probe, ProbeLog
 from fixtures import probe as probe_app
 from fixtures import typedjson
 from fixtures.probe import ENV_LOG
+from fixtures.probe_call import Call
 
 
 @pytest.fixture
@@ -186,3 +187,10 @@ def test_websocket_bad_scenario_is_a_probe_error(log):
     sent = run_ws(probe_headers("nonsense"), [{"type": "websocket.connect"}])
     assert sent == [{"type": "websocket.close", "code": 4599}]
     assert any(r.kind == "probe_error" for r in log.records("t1"))
+
+
+def test_the_module_docstring_lists_every_scenario_and_step():
+    """The docstring of fixtures.probe is where a case author looks a scenario or step up."""
+    steps = [name.removeprefix("step_") for name in dir(Call) if name.startswith("step_")]
+    names = [*probe_app.SCENARIOS, *probe_app.WS_SCENARIOS, *steps]
+    assert [name for name in names if f"``{name}``" not in (probe_app.__doc__ or "")] == []

@@ -5,6 +5,11 @@
 - Markdown (``markdown``): for terminals, pull requests and issues.
 - HTML (``html``): one self-contained page with the evidence folded under each case.
 
+No writer imports another: what several of them share lives in modules of its own,
+``_text`` (the wording every format uses for the server and the evidence),
+``_markdown_syntax`` and ``_html_syntax`` (building blocks the single-run report and the
+cross-server ``comparison`` both need).
+
 The plugin calls :func:`write_reports` once per run with :func:`safe_basename` of the
 server's name, so runs against different servers can share one report directory.
 """

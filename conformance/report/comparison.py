@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import conformance
-from conformance.report import markdown as md
-from conformance.report.html import _CSS, badge, esc, verdict_class
+from conformance.report import _markdown_syntax as md
+from conformance.report._html_syntax import CSS, badge, esc, verdict_class
+from conformance.report._text import plain_value
 from conformance.report.model import VERDICT_ORDER, CaseResult, RunReport
 from conformance.verdicts import Verdict
 
@@ -169,8 +170,8 @@ def _server_row(col: Column) -> list[str]:
     advertised = col.report.server.advertised
     extensions = advertised.get("http.extensions") or []
     return [
-        col.name, col.version, md.plain_value(advertised.get("asgi.version")),
-        md.plain_value(advertised.get("http.spec_version")),
+        col.name, col.version, plain_value(advertised.get("asgi.version")),
+        plain_value(advertised.get("http.spec_version")),
         ", ".join(str(e) for e in extensions) or "none",
         col.problem or "complete",
     ]
@@ -234,7 +235,7 @@ def render_comparison_html(comparison: Comparison) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>ASGI conformance: comparison</title>\n"
-        f"<style>{_CSS}{_EXTRA_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        f"<style>{CSS}{_EXTRA_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 

@@ -17,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conformance.report.markdown import advertised_items, evidence_parts
+from conformance.report._text import advertised_items, evidence_parts
 from conformance.report.model import CaseResult, Evidence, RunReport
 from conformance.verdicts import Verdict
 

@@ -49,10 +49,6 @@ class Evidence:
     server_stderr: str = ""
     notes: list[str] = field(default_factory=list)
 
-    def is_empty(self) -> bool:
-        return not (self.sent or self.received or self.app_records or self.server_stderr
-                    or self.notes)
-
 
 @dataclass
 class CaseResult:
@@ -122,6 +118,13 @@ class RunReport:
             if counts:
                 table[level] = {v.value: counts.get(v, 0) for v in VERDICT_ORDER}
         return table
+
+    def cases_by_group(self) -> dict[str, list[CaseResult]]:
+        """Cases by requirement group, groups sorted, cases kept in report order."""
+        groups: dict[str, list[CaseResult]] = {}
+        for case in self.cases:
+            groups.setdefault(case.requirement.group, []).append(case)
+        return dict(sorted(groups.items()))
 
     def totals_by_group(self) -> dict[str, dict[str, int]]:
         groups: dict[str, Counter[Verdict]] = {}
