@@ -26,6 +26,14 @@ from .asgi import ASGIApp, InvalidMessage, Message, event_type
 
 logger = logging.getLogger("reference_server.error")
 
+#: lifespan.rst: the events an application may send, each only in its phase, and the
+#: phase it leads to.
+_TRANSITIONS = {
+    ("lifespan.startup.complete", "starting"): "started",
+    ("lifespan.startup.failed", "starting"): "started",
+    ("lifespan.shutdown.complete", "stopping"): "stopped",
+    ("lifespan.shutdown.failed", "stopping"): "stopped",
+}
 _STARTUP = {"type": "lifespan.startup"}
 _SHUTDOWN = {"type": "lifespan.shutdown"}
 
@@ -129,24 +137,17 @@ class Lifespan:
         invalid event: asgi.rst, Error Handling)."""
         kind = event_type(message)
         phase = self._phase
-        if kind == "lifespan.startup.complete" and phase == "starting":
-            self._phase = "started"
-            self._startup_done.set()
-        elif kind == "lifespan.startup.failed" and phase == "starting":
-            self._phase = "started"
-            self.startup_failed = True
-            self.error = _message_of(message)
-            self._startup_done.set()
-        elif kind == "lifespan.shutdown.complete" and phase == "stopping":
-            self._phase = "stopped"
-            self._shutdown_done.set()
-        elif kind == "lifespan.shutdown.failed" and phase == "stopping":
-            self._phase = "stopped"
-            self.shutdown_failed = True
-            self.error = _message_of(message)
-            self._shutdown_done.set()
-        else:
+        after = _TRANSITIONS.get((kind, phase))
+        if after is None:
             raise InvalidMessage(f"unexpected lifespan event {kind!r} (phase: {phase})")
+        self._phase = after
+        if kind.endswith(".failed"):
+            if phase == "starting":
+                self.startup_failed = True
+            else:
+                self.shutdown_failed = True
+            self.error = _message_of(message)
+        (self._startup_done if phase == "starting" else self._shutdown_done).set()
 
 
 def _message_of(message: Message) -> str | None:

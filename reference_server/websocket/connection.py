@@ -524,19 +524,18 @@ class WebSocketConnection:
 
     def send_ping(self, payload: bytes = b"") -> bytes:
         """A ping frame (§5.5.2); ValueError when the payload is over 125 bytes."""
-        if self.state != OPEN:
-            raise ConnectionClosedError("the WebSocket connection is closing or closed")
-        if len(payload) > 125:
-            raise ValueError("a ping payload is at most 125 bytes")
-        return encode_frame(OP_PING, bytes(payload))
+        return self._control_frame(OP_PING, payload, "ping")
 
     def send_pong(self, payload: bytes = b"") -> bytes:
         """An unsolicited pong (§5.5.3: a unidirectional heartbeat)."""
+        return self._control_frame(OP_PONG, payload, "pong")
+
+    def _control_frame(self, opcode: int, payload: bytes, what: str) -> bytes:
         if self.state != OPEN:
             raise ConnectionClosedError("the WebSocket connection is closing or closed")
-        if len(payload) > 125:
-            raise ValueError("a pong payload is at most 125 bytes")
-        return encode_frame(OP_PONG, bytes(payload))
+        if len(payload) > 125:  # §5.5: "All control frames MUST have a payload length of
+            raise ValueError(f"a {what} payload is at most 125 bytes")  # 125 bytes or less"
+        return encode_frame(opcode, bytes(payload))
 
     def send_close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
         """Start the closing handshake (§7.1.2): a close frame, state OPEN → CLOSING.

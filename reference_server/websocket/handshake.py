@@ -285,19 +285,12 @@ def accept_response(
         lines.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode("ascii") + b"\r\n")
     if extension:
         lines.append(b"Sec-WebSocket-Extensions: " + extension + b"\r\n")
-    has_server = has_date = False
-    for name, value in fields:
-        lname = name.lower()
-        if lname in _HANDSHAKE_FIELDS:
-            continue
-        if lname == b"server":
-            has_server = True
-        elif lname == b"date":
-            has_date = True
-        lines.append(name + b": " + value + b"\r\n")
-    if server_header is not None and not has_server:
+    names = {name.lower() for name, _ in fields}
+    lines.extend(name + b": " + value + b"\r\n" for name, value in fields
+                 if name.lower() not in _HANDSHAKE_FIELDS)
+    if server_header is not None and b"server" not in names:
         lines.append(b"server: " + server_header + b"\r\n")
-    if date is not None and not has_date:
+    if date is not None and b"date" not in names:
         lines.append(b"date: " + date + b"\r\n")
     lines.append(b"\r\n")
     return b"".join(lines)

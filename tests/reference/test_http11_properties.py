@@ -73,40 +73,11 @@ class Expected:
         )
 
 
-def normalize(events: list[Event]) -> list[tuple[Any, ...]]:
-    """Events → one tuple per request (Request fields, concatenated body, trailers),
-    checking the event grammar: Request Data* EndOfMessage PAUSED."""
-    out: list[tuple[Any, ...]] = []
-    i = 0
-    while i < len(events):
-        request = events[i]
-        assert isinstance(request, Request), events
-        i += 1
-        body = b""
-        while i < len(events) and isinstance(events[i], Data):
-            data = events[i]
-            assert isinstance(data, Data)
-            body += data.data
-            i += 1
-        assert i < len(events), f"request without EndOfMessage: {events}"
-        end = events[i]
-        assert isinstance(end, EndOfMessage), events
-        i += 1
-        assert i < len(events) and events[i] is PAUSED, events
-        i += 1
-        out.append((
-            request.method, request.target, request.http_version, request.headers,
-            request.raw_path, request.query_string, request.authority,
-            request.content_length, request.chunked, request.keep_alive,
-            request.expect_continue, request.upgrade, request.te_trailers, body,
-            end.trailers,
-        ))
-    return out
-
-
-def check_grammar(events: list[Event]) -> None:
-    """Events of a possibly interrupted stream: complete requests as in
-    :func:`normalize`, then at most one partial request (Request Data*)."""
+def split_requests(events: list[Event]) -> list[tuple[Request, bytes, EndOfMessage | None]]:
+    """Events → (Request, concatenated body, EndOfMessage or None for a request the
+    stream stopped in), checking the event grammar: (Request Data* EndOfMessage
+    PAUSED)* and at most one partial request (Request Data*) at the end."""
+    out: list[tuple[Request, bytes, EndOfMessage | None]] = []
     i = 0
     while i < len(events):
         request = events[i]
@@ -119,19 +90,46 @@ def check_grammar(events: list[Event]) -> None:
             assert data.data, "empty Data event"
             body += data.data
             i += 1
-        if request.content_length is not None:
-            assert len(body) <= request.content_length
         if i == len(events):
-            return
+            out.append((request, body, None))
+            break
         end = events[i]
         assert isinstance(end, EndOfMessage), events
+        i += 1
+        assert i < len(events) and events[i] is PAUSED, events
+        i += 1
+        out.append((request, body, end))
+    return out
+
+
+def normalize(events: list[Event]) -> list[tuple[Any, ...]]:
+    """Events of complete requests → one tuple per request (Request fields,
+    concatenated body, trailers)."""
+    out: list[tuple[Any, ...]] = []
+    for request, body, end in split_requests(events):
+        assert end is not None, f"request without EndOfMessage: {events}"
+        out.append((
+            request.method, request.target, request.http_version, request.headers,
+            request.raw_path, request.query_string, request.authority,
+            request.content_length, request.chunked, request.keep_alive,
+            request.expect_continue, request.upgrade, request.te_trailers, body,
+            end.trailers,
+        ))
+    return out
+
+
+def check_grammar(events: list[Event]) -> None:
+    """Events of a possibly interrupted stream: complete requests as in
+    :func:`normalize`, then at most one partial request, each body as framed."""
+    for request, body, end in split_requests(events):
+        if request.content_length is not None:
+            assert len(body) <= request.content_length
+        if end is None:
+            return
         if request.content_length is not None:
             assert len(body) == request.content_length
         if not request.chunked:
             assert end.trailers == []
-        i += 1
-        assert i < len(events) and events[i] is PAUSED, events
-        i += 1
 
 
 # -- strategies ------------------------------------------------------------------------

@@ -165,24 +165,21 @@ def test_from_import_error_inside_the_module(workdir):
     assert message.startswith(f"Error importing '{mod}': cannot import name 'no_such_name_xyz'")
 
 
-def test_exception_at_import_names_type_file_and_line(workdir):
-    mod = write_module(workdir, "x = 1\ny = x / 0\n")
+@pytest.mark.parametrize(("source", "error", "where"), [
+    ("x = 1\ny = x / 0\n", "ZeroDivisionError: division by zero", ".py, line 2"),
+    ("def broken(:\n    pass\n", "SyntaxError:", ".py"),
+], ids=["exception", "syntax-error"])
+def test_a_failing_import_names_the_error_and_where(workdir, source, error, where):
+    mod = write_module(workdir, source)
     message = load_error(f"{mod}:app")
-    assert message.startswith(f"Error importing '{mod}': ZeroDivisionError: division by zero")
-    assert f"{mod}.py, line 2" in message
+    assert message.startswith(f"Error importing '{mod}': {error}")
+    assert f"{mod}{where}" in message
 
 
 def test_multiline_exception_message_becomes_one_line(workdir):
     mod = write_module(workdir, 'raise RuntimeError("first line\\n  second line")\n')
     message = load_error(f"{mod}:app")
     assert "RuntimeError: first line second line" in message
-
-
-def test_syntax_error(workdir):
-    mod = write_module(workdir, "def broken(:\n    pass\n")
-    message = load_error(f"{mod}:app")
-    assert message.startswith(f"Error importing '{mod}': SyntaxError:")
-    assert f"{mod}.py" in message
 
 
 def test_attribute_not_found(workdir):

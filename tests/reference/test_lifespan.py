@@ -78,32 +78,23 @@ def test_startup_failed_stops_the_server():
     run(main())
 
 
-def test_shutdown_failed_is_reported():
-    async def fails_late(scope, receive, send):
+@pytest.mark.parametrize("late", ["failed", "hangs"])
+def test_a_failed_or_hung_shutdown_is_reported_within_its_bound(late):
+    """lifespan.shutdown.failed, or no answer within the timeout, is a failed shutdown."""
+    async def app(scope, receive, send):
         await receive()
         await send({"type": "lifespan.startup.complete"})
         await receive()
-        await send({"type": "lifespan.shutdown.failed", "message": "stuck"})
+        if late == "failed":
+            await send({"type": "lifespan.shutdown.failed", "message": "stuck"})
+        else:
+            await asyncio.sleep(60)
 
     async def main():
-        lifespan = Lifespan(fails_late, "on", {})
-        assert await lifespan.startup()
-        assert not await lifespan.shutdown(1)
-
-    run(main())
-
-
-def test_shutdown_timeout_is_bounded():
-    async def hangs(scope, receive, send):
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await asyncio.sleep(60)
-
-    async def main():
-        lifespan = Lifespan(hangs, "on", {})
+        lifespan = Lifespan(app, "on", {})
         assert await lifespan.startup()
         assert not await lifespan.shutdown(0.2)
+        assert lifespan.error == ("stuck" if late == "failed" else None)
 
     run(main())
 
