@@ -315,15 +315,6 @@ class HttpBench(Bench[WrkResult]):
         return f"wrk CPU {result.wrk_cpu:4.0%}"
 
     @classmethod
-    def failed_summary(cls, scenario: str, label: str, errors: int) -> Summary:
-        # As this driver has always written it to --json (the tables only say "failed"):
-        # the count of failed measurements in steal_median and errors 0, a slip of the
-        # positional Summary(...) it used to build. Kept so that the output is unchanged.
-        s = super().failed_summary(scenario, label, 0)
-        s.figures["steal_median"] = errors
-        return s
-
-    @classmethod
     def warnings(cls, s: Summary, results: list[WrkResult], measured: int) -> list[str]:
         out = []
         hot = max(r.wrk_cpu for r in results)

@@ -65,6 +65,11 @@ def test_json_summary_keeps_the_fields_and_their_order():
                                "client_cpu_median"]
     assert data["client_cpu_max"] != data["client_cpu_max"]  # nan
     assert data["runs"] == 0 and data["errors"] == 1
+    # A server that never produced a figure: the failures are counted as errors (the HTTP
+    # driver used to write them into steal_median).
+    errors = [Measurement(n, "hello-c1", "x", error="e") for n in (1, 2)]
+    data = HttpBench.summary("hello-c1", "reference", errors).as_json()
+    assert data["errors"] == 2 and data["steal_median"] != data["steal_median"]  # nan
 
 
 def test_ws_warnings_name_a_saturated_client_and_failed_rounds():
