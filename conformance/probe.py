@@ -134,9 +134,6 @@ class CallView:
         record = self._first("exit")
         return record.data if record else None
 
-    def receive_times(self) -> list[float]:
-        return [r.t for r in self.records if r.kind in ("receive", "receive_timeout")]
-
     def has(self, kind: str) -> bool:
         return self._first(kind) is not None
 

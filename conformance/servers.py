@@ -8,6 +8,11 @@ A server is a command template. Placeholders are filled per launch:
 ``{python}``      the interpreter running the suite (optional)
 ``{app_module}``, ``{app_attr}``  the two halves of ``{app}`` (optional)
 
+Each named server also carries its option templates (``ServerSpec.options``): how to
+start it with a root path, several workers, TLS or a request-head timeout, which some
+cases need. ``--server-option FEATURE=ARGS`` gives them for any other server, or
+overrides a named server's.
+
 Named servers are run with the suite's own interpreter (``{python} -m ...``) so the
 server and the suite see the same installed packages. ``--server-cmd`` takes any
 template; it must contain ``{app}``, ``{host}`` and ``{port}``, since a command that
@@ -44,15 +49,28 @@ class ServerSpec:
     install_hint: str = ""
     summary: str = ""
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """``--server-option`` templates: (feature, argument tokens with placeholders). They
-    tell the harness how to start this server with a root path, TLS, several workers or a
-    request-head timeout; cases needing a feature without one are n/a."""
+    """Option templates: (feature, argument tokens with placeholders, see
+    :data:`OPTION_FEATURES`). They tell the harness how to start this server with a root
+    path, TLS, several workers or a request-head timeout; cases needing a feature without
+    one are n/a. A built-in server carries its own (from its ``--help``);
+    ``--server-option`` adds to them or overrides them."""
 
     def option_template(self, feature: str) -> tuple[str, ...] | None:
         for name, template in self.options:
             if name == feature:
                 return template
         return None
+
+    def option_args(self, feature: str, **values: str) -> tuple[str, ...] | None:
+        """The arguments that start this server with ``feature`` set to ``values`` (the
+        placeholders of :data:`OPTION_FEATURES`; ``value_ms`` is derived from ``value``),
+        or None when the server has no option template for it."""
+        template = self.option_template(feature)
+        if template is None:
+            return None
+        if any("{value_ms}" in token for token in template):
+            values = {"value_ms": str(round(float(values["value"]) * 1000)), **values}
+        return tuple(part.format(**values) for part in template)
 
     def command(self, *, app: str, host: str, port: int) -> list[str]:
         module, _, attr = app.partition(":")
@@ -93,6 +111,21 @@ class ServerSpec:
 
 
 _SERVERS_EXTRA = "or pip install 'asgi-conformance[servers]'"
+# Options several built-in servers share, spelled as their --help does.
+_ROOT_PATH = ("root_path", ("--root-path", "{value}"))
+_WORKERS = ("workers", ("--workers", "{value}"))
+_SSL_CERTFILE = ("tls", ("--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}"))
+
+_UVICORN = ServerSpec(
+    "uvicorn",
+    ("{python}", "-m", "uvicorn", "{app}", "--host", "{host}", "--port", "{port}",
+     "--lifespan", "auto", "--log-level", "warning"),
+    module="uvicorn",
+    distribution="uvicorn",
+    install_hint=f"pip install 'uvicorn[standard]' {_SERVERS_EXTRA}",
+    summary="uvicorn with its default HTTP implementation (httptools when installed)",
+    options=(_ROOT_PATH, _WORKERS, _SSL_CERTFILE),
+)
 
 BUILTIN: dict[str, ServerSpec] = {
     spec.name: spec
@@ -105,22 +138,13 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="asgi-conformance",
             install_hint="the reference server ships with asgi-conformance",
             summary="this project's asyncio reference server",
+            options=(_ROOT_PATH, _WORKERS, _SSL_CERTFILE,
+                     ("head_timeout", ("--timeout-request-head", "{value}"))),
         ),
-        ServerSpec(
-            "uvicorn",
-            ("{python}", "-m", "uvicorn", "{app}", "--host", "{host}", "--port", "{port}",
-             "--lifespan", "auto", "--log-level", "warning"),
-            module="uvicorn",
-            distribution="uvicorn",
-            install_hint=f"pip install 'uvicorn[standard]' {_SERVERS_EXTRA}",
-            summary="uvicorn with its default HTTP implementation (httptools when installed)",
-        ),
-        ServerSpec(
-            "uvicorn-h11",
-            ("{python}", "-m", "uvicorn", "{app}", "--host", "{host}", "--port", "{port}",
-             "--lifespan", "auto", "--http", "h11", "--log-level", "warning"),
-            module="uvicorn",
-            distribution="uvicorn",
+        _UVICORN,
+        replace(
+            _UVICORN, name="uvicorn-h11",
+            argv=(*_UVICORN.argv[:-2], "--http", "h11", *_UVICORN.argv[-2:]),
             install_hint=f"pip install uvicorn {_SERVERS_EXTRA}",
             summary="uvicorn with its h11 HTTP implementation",
         ),
@@ -131,6 +155,8 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="hypercorn",
             install_hint=f"pip install hypercorn {_SERVERS_EXTRA}",
             summary="hypercorn (asyncio worker)",
+            options=(_ROOT_PATH, _WORKERS,
+                     ("tls", ("--certfile", "{cert}", "--keyfile", "{key}"))),
         ),
         ServerSpec(
             "daphne",
@@ -139,6 +165,7 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="daphne",
             install_hint=f"pip install daphne {_SERVERS_EXTRA}",
             summary="daphne (Twisted)",
+            options=(_ROOT_PATH,),
         ),
         ServerSpec(
             "granian",
@@ -148,6 +175,9 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="granian",
             install_hint=f"pip install granian {_SERVERS_EXTRA}",
             summary="granian (Rust HTTP stack) with its ASGI interface",
+            options=(("root_path", ("--url-path-prefix", "{value}")), _WORKERS,
+                     ("tls", ("--ssl-certificate", "{cert}", "--ssl-keyfile", "{key}")),
+                     ("head_timeout", ("--http1-header-read-timeout", "{value_ms}"))),
         ),
     )
 }
@@ -226,10 +256,13 @@ def parse_server_option(item: str) -> tuple[str, tuple[str, ...]]:
 def resolve(name: str | None, template: str | None, custom_name: str | None,
             options: Sequence[str] = ()) -> ServerSpec:
     """The server the user asked for, checked: known name, installed, valid template and
-    ``--server-option`` items (a later item for the same feature wins)."""
+    ``--server-option`` items, which override the server's own option templates (a later
+    item for the same feature wins)."""
     parsed = dict(parse_server_option(item) for item in options)
     spec = _resolve_server(name, template, custom_name)
-    return replace(spec, options=tuple(parsed.items())) if parsed else spec
+    if not parsed:
+        return spec
+    return replace(spec, options=tuple({**dict(spec.options), **parsed}.items()))
 
 
 def _resolve_server(name: str | None, template: str | None,

@@ -9,8 +9,6 @@ case runs.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +16,9 @@ from conformance.baseline import Baseline, BaselineError, compare, read_baseline
 from conformance.report.json_report import write_json
 from conformance.report.model import CaseResult, RequirementInfo, RunReport, ServerInfo
 from conformance.verdicts import Verdict
+from tests.test_plugin import CASES, broken_cmd
+from tests.test_plugin import run as run_plugin
 
-BROKEN = str(Path(__file__).with_name("broken_server.py"))
 REQ = RequirementInfo(id="HTTP-030", group="HTTP", level="MUST", derived=False,
                       reference="www.rst", quote="q", summary="s")
 
@@ -126,37 +125,10 @@ def test_a_bad_baseline_is_one_clear_error_naming_the_file(tmp_path, content, ex
 
 # --- end to end: the gate in a separate pytest process --------------------------------------
 
-CASES = '''
-import os
-import pytest
-from conformance.verdicts import non_strict
-
-@pytest.mark.requirement("HTTP-030")
-def test_steady(server):
-    pass
-
-@pytest.mark.requirement("HTTP-030")
-def test_known_failure(server):
-    assert False, "a known deviation"
-
-@pytest.mark.requirement("HTTP-030")
-def test_flips(server):
-    assert os.environ.get("FLIP") != "worse", "regressed on purpose"
-
-@pytest.mark.requirement("HTTP-030")
-@pytest.mark.timing_dependent("a race the server does not control")
-def test_racy(server):
-    if os.environ.get("FLIP") == "worse":
-        non_strict("lost the race this time")
-'''
-
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    command = f"{sys.executable} {BROKEN} fixed --host {{host}} --port {{port}} --app {{app}}"
-    return pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--server-cmd", command, "--server-name", "mine",
-        "test_cases.py", *args, timeout=120,
-    )
+    return run_plugin(pytester, "--server-cmd", broken_cmd("fixed"), "--server-name", "mine",
+                      "test_cases.py", *args)
 
 
 def test_the_gate_fails_only_on_regressions(pytester, monkeypatch):
@@ -165,14 +137,25 @@ def test_the_gate_fails_only_on_regressions(pytester, monkeypatch):
     assert first.ret == pytest.ExitCode.TESTS_FAILED  # no baseline yet: a failure fails
     written = json.loads((pytester.path / "base.json").read_text())
     assert written["server"] == "mine"
-    assert written["cases"] == {"cases::test_flips": "pass",
-                                "cases::test_known_failure": "fail",
+    assert written["cases"] == {"cases::test_explicit_non_strict": "non-strict",
+                                "cases::test_fails": "fail",
+                                "cases::test_flips": "pass",
+                                "cases::test_harness_bug_is_an_error": "error",
+                                "cases::test_not_applicable": "n/a",
+                                "cases::test_passes": "pass",
                                 "cases::test_racy": "pass",
-                                "cases::test_steady": "pass"}
+                                "cases::test_should_failure_is_non_strict": "non-strict"}
 
+    # Known failures and errors, unchanged: green.
     same = run(pytester, "--baseline", "base.json")
     assert same.ret == pytest.ExitCode.OK, same.stdout.str()
     same.stdout.fnmatch_lines(["*0 regression(s)*", "*no case got worse than the baseline*"])
+
+    # pass -> non-strict is a regression, though every case passed in pytest's eyes.
+    monkeypatch.setenv("FLIP", "lenient")
+    lenient = run(pytester, "--baseline", "base.json", "-k", "flips or passes")
+    assert lenient.ret == pytest.ExitCode.TESTS_FAILED, lenient.stdout.str()
+    lenient.stdout.fnmatch_lines(["*cases::test_flips: pass -> non-strict*"])
 
     monkeypatch.setenv("FLIP", "worse")
     worse = run(pytester, "--baseline", "base.json")
@@ -187,21 +170,29 @@ def test_the_gate_fails_only_on_regressions(pytester, monkeypatch):
     assert "cases::test_flips: pass -> fail" in comparison
 
 
-def test_a_baseline_for_another_server_stops_the_run_before_any_case(pytester):
+@pytest.mark.parametrize(("owner", "case", "stream", "line"), [
+    ("uvicorn", "cases::test_passes", "stderr",
+     "*baseline is for server 'uvicorn', this run is 'mine'*"),
+    ("mine", "elsewhere::test_x", "stdout", "*shares no case with this run*"),
+], ids=["another-server", "no-shared-case"])
+def test_a_baseline_that_cannot_gate_the_run_is_a_usage_error(pytester, owner, case, stream,
+                                                              line):
     pytester.makepyfile(test_cases=CASES)
-    (pytester.path / "other.json").write_text(
-        Baseline(server="uvicorn", cases={"cases::test_steady": Verdict.PASS}).to_json())
-    result = run(pytester, "--baseline", "other.json")
+    (pytester.path / "base.json").write_text(
+        Baseline(server=owner, cases={case: Verdict.PASS}).to_json())
+    result = run(pytester, "--baseline", "base.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*baseline is for server 'uvicorn', this run is 'mine'*"])
+    getattr(result, stream).fnmatch_lines([line])
     assert "Traceback" not in result.stderr.str()
-    assert not (pytester.path / "reports").exists()
+    if owner != "mine":  # known before any case runs: nothing ran, no report
+        assert not (pytester.path / "reports").exists()
 
 
-def test_a_baseline_sharing_no_case_is_an_error(pytester):
-    pytester.makepyfile(test_cases=CASES)
-    (pytester.path / "foreign.json").write_text(
-        Baseline(server="mine", cases={"elsewhere::test_x": Verdict.PASS}).to_json())
-    result = run(pytester, "--baseline", "foreign.json")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(["*shares no case with this run*"])
+def test_a_failure_outside_the_cases_fails_a_baseline_run(pytester):
+    pytester.makepyfile(test_cases=CASES, test_plain="def test_plain():\n    assert False\n")
+    assert run(pytester, "--write-baseline", "base.json", "-k", "passes").ret \
+        == pytest.ExitCode.OK
+    result = run(pytester, "test_plain.py", "--baseline", "base.json", "-k",
+                 "passes or plain")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(["*no case got worse than the baseline*"])

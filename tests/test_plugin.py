@@ -134,6 +134,24 @@ def test_fail_on_error_keeps_failures_from_failing_the_run(pytester):
     assert verdicts(load_report(pytester, "fixed")).get("fail", 0) > 0
 
 
+def test_fail_on_says_which_verdicts_fail_the_run(pytester):
+    """--fail-on=fail: a failed case fails the run; --fail-on=error: only a harness
+    error, or a failure outside the conformance cases, does (README, "Exit status")."""
+    pytester.makepyfile(test_cases=CASES, test_plain="def test_plain():\n    assert False\n")
+
+    def status(*args: str) -> int:
+        return run(pytester, "--server-cmd", broken_cmd("fixed"), "--server-name", "v",
+                   *args).ret
+
+    judged = ("-k", "passes or fails or non_strict or applicable")
+    assert status("test_cases.py", *judged) == pytest.ExitCode.TESTS_FAILED
+    assert status("test_cases.py", "--fail-on=error", *judged) == pytest.ExitCode.OK
+    assert status("test_cases.py", "--fail-on=error", "-k", "passes or harness_bug") \
+        == pytest.ExitCode.TESTS_FAILED
+    assert status("test_cases.py", "test_plain.py", "--fail-on=error", "-k",
+                  "passes or fails or plain") == pytest.ExitCode.TESTS_FAILED
+
+
 def test_crash_is_an_error_on_its_case_and_the_run_goes_on(pytester):
     result = run(pytester, "--server-cmd", broken_cmd("crash-on-3"), "--server-name", "crashy",
                  "--fail-on=error", "-k", "test_status_code_on_the_wire")
@@ -149,6 +167,7 @@ def test_crash_is_an_error_on_its_case_and_the_run_goes_on(pytester):
 
 
 CASES = '''
+import os
 import pytest
 from conformance.verdicts import non_strict, not_applicable
 
@@ -175,7 +194,21 @@ def test_not_applicable(server):
 @pytest.mark.requirement("HTTP-030")
 def test_harness_bug_is_an_error(server):
     {}["missing"]
+
+@pytest.mark.requirement("HTTP-030")
+def test_flips(server):
+    if os.environ.get("FLIP") == "lenient":
+        non_strict("more lenient than before")
+    assert os.environ.get("FLIP") != "worse", "regressed on purpose"
+
+@pytest.mark.requirement("HTTP-030")
+@pytest.mark.timing_dependent("a race the server does not control")
+def test_racy(server):
+    if os.environ.get("FLIP") == "worse":
+        non_strict("lost the race this time")
 '''
+"""Sample conformance cases, one per way a case can end (and two whose verdict an
+environment variable moves, for the baseline tests)."""
 
 
 def test_verdicts_map_onto_pytest_outcomes(pytester):
@@ -194,6 +227,9 @@ def test_verdicts_map_onto_pytest_outcomes(pytester):
     assert cases["test_passes"]["verdict"] == "pass"
     assert cases["test_fails"]["verdict"] == "fail"
     assert "the server said 2" in cases["test_fails"]["message"]
+    assert cases["test_fails"]["message"].endswith(
+        '\nrests on ASGI www.rst Response Start - send event (203): '
+        '"``status`` (*int*) -- HTTP status code."'), "a fail names the sentence it rests on"
     assert cases["test_should_failure_is_non_strict"]["verdict"] == "non-strict"
     assert cases["test_explicit_non_strict"]["verdict"] == "non-strict"
     assert cases["test_not_applicable"]["verdict"] == "n/a"
@@ -202,27 +238,18 @@ def test_verdicts_map_onto_pytest_outcomes(pytester):
     assert "KeyError" in cases["test_harness_bug_is_an_error"]["message"]
 
 
-def test_case_without_requirement_is_a_collection_error(pytester):
-    pytester.makepyfile(test_bad='''
-def test_unnamed(server):
-    pass
-''')
+@pytest.mark.parametrize(("source", "expected"), [
+    ("def test_unnamed(server):\n    pass\n",
+     "*test_unnamed: a conformance case must name exactly one*"),
+    ("import pytest\n\n@pytest.mark.requirement('HTTP-999')\ndef test_unknown(probe):\n"
+     "    pass\n",
+     "*requirement 'HTTP-999' is not in the catalogue*"),
+], ids=["no-requirement", "unknown-requirement"])
+def test_a_case_must_name_a_catalogued_requirement(pytester, source, expected):
+    pytester.makepyfile(test_bad=source)
     result = run(pytester, "--server-cmd", broken_cmd("fixed"), "test_bad.py")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*test_unnamed: a conformance case must name exactly one*"])
-
-
-def test_unknown_requirement_is_a_collection_error(pytester):
-    pytester.makepyfile(test_bad='''
-import pytest
-
-@pytest.mark.requirement("HTTP-999")
-def test_unknown(probe):
-    pass
-''')
-    result = run(pytester, "--server-cmd", broken_cmd("fixed"), "test_bad.py")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*requirement 'HTTP-999' is not in the catalogue*"])
+    result.stdout.fnmatch_lines([expected])
 
 
 def test_plain_tests_are_left_alone(pytester):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import pytest
 
-from conformance.servers import BUILTIN, ServerConfigError, parse_template, resolve
+from conformance.servers import (
+    BUILTIN,
+    ServerConfigError,
+    parse_server_option,
+    parse_template,
+    resolve,
+)
 
 
 def test_template_fills_placeholders():
@@ -82,6 +89,36 @@ def test_a_builtin_server_takes_options_too():
     spec = resolve("uvicorn", None, None, ["workers=--workers={value}"])
     assert spec.option_template("workers") == ("--workers={value}",)
     assert spec.argv == BUILTIN["uvicorn"].argv
+    # the others stay the server's own
+    assert spec.option_template("root_path") == ("--root-path", "{value}")
+
+
+@pytest.mark.parametrize(("name", "feature", "values", "args"), [
+    ("reference", "root_path", {"value": "/mnt"}, ("--root-path", "/mnt")),
+    ("granian", "root_path", {"value": "/mnt"}, ("--url-path-prefix", "/mnt")),
+    ("hypercorn", "tls", {"cert": "c.pem", "key": "k.pem"},
+     ("--certfile", "c.pem", "--keyfile", "k.pem")),
+    ("uvicorn-h11", "workers", {"value": "2"}, ("--workers", "2")),
+    ("reference", "head_timeout", {"value": "0.5"}, ("--timeout-request-head", "0.5")),
+    ("granian", "head_timeout", {"value": "0.5"}, ("--http1-header-read-timeout", "500")),
+    ("daphne", "workers", {"value": "2"}, None),
+    ("uvicorn", "head_timeout", {"value": "0.5"}, None),
+])
+def test_builtin_servers_carry_their_options(name, feature, values, args):
+    assert BUILTIN[name].option_args(feature, **values) == args
+
+
+def test_a_custom_command_named_like_a_builtin_server_gets_none_of_its_options():
+    spec = resolve(None, "srv {app} {host} {port}", "uvicorn")
+    assert spec.options == ()
+    assert spec.option_args("root_path", value="/mnt") is None
+
+
+@pytest.mark.parametrize("name", list(BUILTIN))
+def test_builtin_option_templates_pass_the_server_option_checks(name):
+    for feature, template in BUILTIN[name].options:
+        item = f"{feature}={shlex.join(template)}"
+        assert parse_server_option(item) == (feature, template)
 
 
 @pytest.mark.parametrize(("item", "expected"), [

@@ -14,27 +14,26 @@ so a run compares case by case with Autobahn's reports (the agent is the server'
 in this suite's reports; ``duration`` is in milliseconds; there are no per-case report
 files). Under pytest-xdist the controller collects the properties and writes the file.
 
-Autobahn's INFORMATIONAL verdict is a *pass* here; the suite's verdict model carries no
-message for a pass, so this module copies the case's information into the pass's
-message in the suite's reports.
+Autobahn's INFORMATIONAL verdict is a *pass* here, with the case's information as its
+message: this module answers the plugin's ``pytest_conformance_pass_note`` hook with it,
+so the message reaches the report through :func:`conformance.verdicts.decide` like any
+other verdict's.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.report import safe_basename
+from conformance.session import report_dir, session_of
 
 PROPERTY = "autobahn"
 """Name of the user property an Autobahn case records its result under."""
-_RESULT_PROPERTY = "asgi_conformance"  # conformance.plugin.RESULT_PROPERTY
-_SESSION_PLUGIN = "asgi-conformance-session"  # conformance.plugin.PLUGIN_NAME
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,21 +59,10 @@ class AutobahnResults:
         self.results: dict[str, dict[str, Any]] = {}
         self.path: Path | None = None
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Outermost wrapper: once the suite has judged the case, an INFORMATIONAL pass
-        gets the case's information as its message."""
-        report = yield
+    def pytest_conformance_pass_note(self, report: pytest.TestReport) -> str | None:
+        """An INFORMATIONAL case's information, as its pass's message."""
         entry = _entry(report)
-        if entry is None or not entry.get("info"):
-            return report
-        for name, value in report.user_properties:
-            if (name == _RESULT_PROPERTY and isinstance(value, dict)
-                    and value.get("verdict") == "pass" and not value.get("message")):
-                value["message"] = str(entry["info"])
-        return report
+        return str(entry["info"]) if entry is not None and entry.get("info") else None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = _entry(report)
@@ -85,25 +73,14 @@ class AutobahnResults:
         config = self.config
         if not self.results or hasattr(config, "workerinput"):
             return  # an xdist worker: the controller writes the file
-        agent = self._server_name()
+        agent = session_of(config).spec.name
         keys = ("behavior", "behaviorClose", "duration", "remoteCloseCode", "reportfile")
         index = {agent: {case: {key: self.results[case].get(key) for key in keys}
                          for case in sorted(self.results, key=_case_order)}}
-        directory = Path(config.getoption("--report-dir"))
-        if not directory.is_absolute():
-            directory = Path(config.invocation_params.dir) / directory
+        directory = report_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{safe_basename(agent)}-autobahn.json"
         self.path.write_text(json.dumps(index, indent=3) + "\n")
-
-    def _server_name(self) -> str:
-        session = self.config.pluginmanager.get_plugin(_SESSION_PLUGIN)
-        spec = getattr(session, "_spec", None)
-        name = getattr(spec, "name", None)
-        if isinstance(name, str):
-            return name
-        return str(self.config.getoption("--server-name") or self.config.getoption("--server")
-                   or "reference")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.path is None:

@@ -6,10 +6,11 @@ Most cases share the one server process the plugin starts for the probe app. Som
 lifespan cases need a server whose lifespan app behaves in a chosen way and that they
 stop with SIGTERM; [cfg] items of the ASGI checklist (root_path, workers) and the TLS
 extension need a server started with an option. This module starts such processes with
-the launcher's public API (:class:`~conformance.launcher.ServerProcess`) and knows, for
-the servers of the built-in table, the command-line options those cases need. A server
-the table does not know (``--server-cmd``) gets *n/a* for option-dependent cases unless
-its options are given with ``--server-option FEATURE=ARGS``.
+the launcher's public API (:class:`~conformance.launcher.ServerProcess`), with the
+command-line options those cases need taken from the server's spec (the built-in
+servers carry theirs in :data:`conformance.servers.BUILTIN`). A server without one
+(``--server-cmd``) gets *n/a* for option-dependent cases unless its options are given
+with ``--server-option FEATURE=ARGS``.
 """
 
 from __future__ import annotations
@@ -28,86 +29,27 @@ import pytest
 from conformance.launcher import ServerProcess, ServerStartError
 from conformance.probe import CallView, Probe, ProbeLog, Record
 from conformance.rawhttp import RawConnection, Response
-from conformance.servers import ServerSpec, resolve
-from conformance.verdicts import NoResponse, not_applicable
+from conformance.servers import ServerSpec
+from conformance.session import PROBE_KEY, session_of
+from conformance.verdicts import NoResponse
 from fixtures import typedjson
-
-# Options of the built-in servers, per feature: a function of the feature's value that
-# returns the arguments to add. Taken from each server's --help.
-_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "root_path": {
-        "reference": ("--root-path", "{value}"),
-        "uvicorn": ("--root-path", "{value}"),
-        "uvicorn-h11": ("--root-path", "{value}"),
-        "hypercorn": ("--root-path", "{value}"),
-        "daphne": ("--root-path", "{value}"),
-        "granian": ("--url-path-prefix", "{value}"),
-    },
-    "workers": {
-        "reference": ("--workers", "{value}"),
-        "uvicorn": ("--workers", "{value}"),
-        "uvicorn-h11": ("--workers", "{value}"),
-        "hypercorn": ("--workers", "{value}"),
-        "granian": ("--workers", "{value}"),
-    },
-    "tls": {  # value: "CERT KEY"
-        "reference": ("--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}"),
-        "uvicorn": ("--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}"),
-        "uvicorn-h11": ("--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}"),
-        "hypercorn": ("--certfile", "{cert}", "--keyfile", "{key}"),
-        "granian": ("--ssl-certificate", "{cert}", "--ssl-keyfile", "{key}"),
-    },
-    "head_timeout": {  # value: seconds the server gives a client to send a request head
-        "reference": ("--timeout-request-head", "{value}"),
-        "granian": ("--http1-header-read-timeout", "{value_ms}"),
-    },
-}
 
 
 def suite_spec(config: pytest.Config) -> ServerSpec:
-    """The server under test, as the session resolved it (--server / --server-cmd /
-    --server-option)."""
-    return resolve(config.getoption("--server"), config.getoption("--server-cmd"),
-                   config.getoption("--server-name"),
-                   config.getoption("--server-option") or ())
+    """The server under test (--server / --server-cmd / --server-option), as the plugin
+    resolved it once for the whole run."""
+    return session_of(config).spec
 
 
 def option_args(spec: ServerSpec, feature: str, **values: str) -> tuple[str, ...] | None:
     """The arguments that set ``feature`` on this server, or None when the harness does
-    not know the server's option: the user's ``--server-option`` for it first, then the
-    built-in table (for a built-in server run with its own command)."""
-    template = spec.option_template(feature)
-    if template is None:
-        template = _OPTIONS[feature].get(spec.name)
-        if template is not None and spec.argv != _builtin_argv(spec.name):
-            template = None
-    if template is None:
-        return None
-    if any("{value_ms}" in token for token in template):
-        values = {"value_ms": str(round(float(values["value"]) * 1000)), **values}
-    return tuple(part.format(**values) for part in template)
+    not know the server's option (:meth:`ServerSpec.option_args`)."""
+    return spec.option_args(feature, **values)
 
 
 def option_hint(feature: str) -> str:
     """How a user tells the harness the option an n/a case was missing."""
     return f" (give it with --server-option '{feature}=ARGS')"
-
-
-def require_option(spec: ServerSpec, feature: str, **values: str) -> tuple[str, ...]:
-    """:func:`option_args`, or end the case as n/a saying the harness cannot configure it."""
-    args = option_args(spec, feature, **values)
-    if args is None:
-        not_applicable(f"needs the server configured with {feature.replace('_', ' ')}, and "
-                       f"the harness knows no such option for server {spec.name!r}"
-                       f"{option_hint(feature)}")
-    return args
-
-
-def _builtin_argv(name: str) -> tuple[str, ...] | None:
-    from conformance.servers import BUILTIN
-
-    builtin = BUILTIN.get(name)
-    return builtin.argv if builtin else None
 
 
 def with_args(spec: ServerSpec, args: Sequence[str]) -> ServerSpec:
@@ -296,6 +238,4 @@ def wait_app(probe: Probe, conn: RawConnection, what: str,
 def adopt_evidence(request: pytest.FixtureRequest, probe: Probe) -> None:
     """Make ``probe`` (on a dedicated server) the case's evidence: its connections' bytes and
     its records appear in the report as a shared-server probe's would."""
-    from conformance.plugin import PROBE_KEY
-
     request.node.stash[PROBE_KEY] = probe

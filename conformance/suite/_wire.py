@@ -1,22 +1,37 @@
-"""Shared helpers of the HTTP/1.1 wire cases (``test_wire_*.py``): exact request heads,
-chunked bodies, pipelined follow-up requests with their own probe ids, and the checks
-"refused and closed" / "served, then the next request served" that most cases end with.
+"""Shared helpers of the HTTP/1.1 wire cases (``test_wire_*.py``): exact request heads
+(built on the probe's request, or byte by byte from the request-line), chunked bodies,
+pipelined follow-up requests with their own probe ids, and the checks most cases end with:
+"refused and closed", "served, then the next request served", "rejected before the app".
+
+A request the server should reject must never reach the app. Every head built here
+carries the case's ``x-probe-id``, and the probe writes its call record before it sends
+anything, so once the response is in, "no call record for this id" means the app never
+ran for that request (:func:`ran`); :func:`served` still waits a moment, for requests
+pipelined behind the one answered.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from conformance.probe import Probe, Record
+from conformance.checks import header_pairs
+from conformance.probe import CallView, Probe, Record
 from conformance.rawhttp import RawConnection, Response
 from conformance.verdicts import NoResponse
 
+CRLF = b"\r\n"
+READ_TIMEOUT = 1.0
+"""Bound on waiting for an answer: the probe answers at once, so does a rejecting parser."""
 CLOSE_BOUND = 0.5
 """How long a server gets to close a connection it must close (it has already answered)."""
 LATE_CALL_GRACE = 0.05
-"""How long to wait for a call record of a request that must never reach the app."""
+"""How long to wait for a call record of a request that must never reach the app, once
+the answer is in: the probe records the call before the app's first send, so a record
+still missing then was never written."""
+CLIENT_ERRORS = tuple(range(400, 500))
 
 
 # --- building requests ----------------------------------------------------------------------
@@ -30,7 +45,8 @@ def head(probe: Probe, *lines: str | bytes, method: str = "POST", target: str = 
          pid: str | None = None, scenario: str = "read_body", version: str = "HTTP/1.1",
          args: dict[str, Any] | None = None) -> bytes:
     """A request head with the probe headers and then ``lines`` written exactly as given
-    (so a case controls spacing, case, order and repetition of framing fields)."""
+    (so a case controls spacing, case, order and repetition of framing fields); for a
+    request-line or Host of the case's own, :func:`request_head`."""
     base = probe.request(method, target, scenario=scenario, args=args, version=version,
                          content_length=False, probe_id=pid)
     return base[:-2] + b"".join(b(line) + b"\r\n" for line in lines) + b"\r\n"
@@ -52,6 +68,32 @@ def follow(probe: Probe, name: str = "next") -> tuple[str, bytes]:
 def smuggled(probe: Probe) -> tuple[str, bytes]:
     """A request hidden inside another's body."""
     return follow(probe, "smuggled")
+
+
+def host_value(probe: Probe) -> bytes:
+    return f"{probe.host}:{probe.port}".encode()
+
+
+def request_head(
+    probe: Probe,
+    request_line: bytes,
+    *fields: bytes,
+    host: bytes | bool = True,
+    probe_id: str | None = None,
+    eol: bytes = CRLF,
+    body: bytes = b"",
+) -> bytes:
+    """A request head byte by byte: the request-line as given, ``Host`` (the server's address for
+    True, that value for bytes, none for False), the probe id, then ``fields`` (raw field
+    lines without their line end) and the empty line, each line ended by ``eol``."""
+    lines = [request_line]
+    if host is True:
+        lines.append(b"Host: " + host_value(probe))
+    elif isinstance(host, bytes):
+        lines.append(b"Host: " + host)
+    lines.append(b"x-probe-id: " + (probe_id or probe.id).encode())
+    lines.extend(fields)
+    return eol.join(lines) + eol + eol + body
 
 
 # --- observing ------------------------------------------------------------------------------
@@ -197,3 +239,139 @@ def assert_not_answered_as_complete(probe: Probe, response: Response | None) -> 
         f"{response.status} for a request whose body never arrived: {head_text(response)}"
     )
     probe.notes.append("the 2xx came from the app, which never got the body as complete")
+
+
+# --- one request, one outcome (the request-parsing cases) ----------------------------------
+
+
+def describe_scope(scope: dict[str, Any]) -> str:
+    """What the app saw, briefly: the evidence for "it reached the app"."""
+    headers: Any
+    try:
+        headers = [(n, v) for n, v in header_pairs(scope)
+                   if not (isinstance(n, bytes) and n.startswith(b"x-probe-"))]
+    except AssertionError:
+        headers = scope.get("headers")
+    parts = [f"{key}={scope.get(key)!r}" for key in
+             ("method", "path", "raw_path", "query_string", "http_version")]
+    text = ", ".join(parts) + f", headers={headers!r}"
+    return text if len(text) <= 600 else text[:600] + "..."
+
+
+@dataclass
+class Outcome:
+    """What one request got: the response (None when none came), why none came, and the
+    app's call if the server ran the app for it."""
+
+    conn: RawConnection
+    response: Response | None
+    failure: str
+    call: CallView | None
+
+    @property
+    def served(self) -> bool:
+        return self.call is not None
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response is not None else None
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        assert self.call is not None
+        return self.call.scope
+
+    def answer(self) -> str:
+        """The response in a few words, for messages."""
+        if self.response is None:
+            return self.failure
+        response = self.response
+        return f"{response.status} {response.reason.decode('latin-1')}".rstrip()
+
+    def seen(self) -> str:
+        """The answer and, when the app ran, what it saw."""
+        text = self.answer()
+        if self.call is not None:
+            text += f"; the app ran and saw {describe_scope(self.call.scope)}"
+        return text
+
+    def header_values(self, name: bytes) -> list[Any]:
+        return [value for key, value in header_pairs(self.scope)
+                if isinstance(key, bytes) and key.lower() == name]
+
+    def field(self, name: bytes) -> Any:
+        """The single value the app saw for field ``name`` (fails if not exactly one)."""
+        values = self.header_values(name)
+        assert len(values) == 1, (
+            f"the app saw {len(values)} {name.decode()} field(s): {values!r}; "
+            f"{describe_scope(self.scope)}"
+        )
+        return values[0]
+
+
+def send(probe: Probe, data: bytes, *, method: str = "GET", timeout: float = READ_TIMEOUT,
+         conn: RawConnection | None = None) -> Outcome:
+    """Send ``data`` on a fresh connection (or ``conn``), read one response (bounded) and
+    look up whether the app ran for this case's probe id."""
+    if conn is None:
+        conn = probe.connect()
+    conn.send(data)
+    response: Response | None = None
+    failure = ""
+    try:
+        response = probe.read(conn, method, timeout)
+    except NoResponse as exc:
+        failure = str(exc)
+    return Outcome(conn, response, failure, app_call(probe))
+
+
+def app_call(probe: Probe) -> CallView | None:
+    """The app's call for this case's probe id, if it has one already."""
+    return probe.call() if ran(probe, probe.id) else None
+
+
+def ran(probe: Probe, probe_id: str) -> bool:
+    """Whether the app has a call record for ``probe_id`` (no waiting: see the module
+    docstring)."""
+    return bool(calls(probe, probe_id))
+
+
+def assert_served(outcome: Outcome, what: str) -> None:
+    """The request was answered with 2xx by the app."""
+    assert outcome.response is not None, f"{what}: {outcome.failure}"
+    assert outcome.call is not None, (
+        f"{what}: the server answered {outcome.answer()} without running the app"
+    )
+    assert 200 <= outcome.response.status < 300, f"{what}: {outcome.seen()}"
+
+
+def assert_rejected(outcome: Outcome, what: str, statuses: tuple[int, ...] = (400,),
+                    *, close_ok: bool = False) -> None:
+    """The request never reached the app and got one of ``statuses`` (or, with
+    ``close_ok``, a closed connection without any response)."""
+    assert outcome.call is None, (
+        f"{what}: the server handed the request to the app ({outcome.seen()})"
+    )
+    if outcome.response is None:
+        assert close_ok and outcome.conn.peer_closed is not None, (
+            f"{what}: expected {_statuses(statuses)}, got {outcome.failure}"
+            + ("" if outcome.conn.peer_closed else " and the connection is still open")
+        )
+        return
+    assert outcome.response.status in statuses, (
+        f"{what}: expected {_statuses(statuses)}, got {outcome.answer()}"
+    )
+
+
+def assert_closed(outcome: Outcome, what: str) -> None:
+    """The server closed the connection (within a short bound) after its answer."""
+    assert outcome.conn.wait_closed(CLOSE_BOUND), (
+        f"{what}: answered {outcome.answer()} but kept the connection open "
+        f"{CLOSE_BOUND:g} s later"
+    )
+
+
+def _statuses(statuses: tuple[int, ...]) -> str:
+    if len(statuses) > 3:
+        return f"a {statuses[0] // 100}xx response"
+    return " or ".join(str(s) for s in statuses)

@@ -13,17 +13,25 @@ from typing import Any
 from conformance.checks import version_tuple
 from conformance.probe import CallView, Probe
 from conformance.rawws import Handshake, RawWebSocket, handshake_request, new_key
+from conformance.suite._wire import CLOSE_BOUND, LATE_CALL_GRACE
 from conformance.verdicts import not_applicable
 
 WAIT = 1.0
 """Bound on anything a conforming server does at once."""
-CLOSE_BOUND = 0.5
-"""How long a server gets to close a connection it must close (it has already answered)."""
-LATE_CALL_GRACE = 0.05
-"""How long to wait for a call record once the answer is in: the probe records the call
-before the app's first send, so a record still missing then was never written."""
 
 Steps = list[list[Any]]
+
+
+def _connect(probe: Probe, steps: Steps | None, probe_id: str | None,
+             options: dict[str, Any]) -> tuple[RawWebSocket, list[tuple[bytes, bytes]]]:
+    """A raw socket registered on the probe (so it is evidence), the probe headers that
+    run ``steps`` (the echo scenario without), and the Host default in ``options``."""
+    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
+    probe.connections.append(ws)
+    scenario = probe.probe_headers("script", {"steps": steps}, probe_id=probe_id) \
+        if steps is not None else probe.probe_headers(probe_id=probe_id)
+    options.setdefault("host", f"{probe.host}:{probe.port}".encode())
+    return ws, scenario
 
 
 def open_ws(probe: Probe, steps: Steps | None = None, *, path: str = "/",
@@ -31,11 +39,7 @@ def open_ws(probe: Probe, steps: Steps | None = None, *, path: str = "/",
             **options: Any) -> tuple[RawWebSocket, Handshake]:
     """Open a WebSocket to the probe app running ``steps`` (the echo scenario without);
     ``options`` are :func:`~conformance.rawws.handshake_request`'s."""
-    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
-    probe.connections.append(ws)
-    scenario = probe.probe_headers("script", {"steps": steps}, probe_id=probe_id) \
-        if steps is not None else probe.probe_headers(probe_id=probe_id)
-    options.setdefault("host", f"{probe.host}:{probe.port}".encode())
+    ws, scenario = _connect(probe, steps, probe_id, options)
     handshake = ws.open(path, headers=[*scenario, *(headers or [])], **options)
     return ws, handshake
 
@@ -44,11 +48,7 @@ def send_handshake(probe: Probe, steps: Steps | None = None, *,
                    key: bytes | None = None, **options: Any) -> tuple[RawWebSocket, Handshake]:
     """Like :func:`open_ws`, but the request is exactly what ``options`` say: ``key``
     None leaves the Sec-WebSocket-Key out (``open_ws`` always sends one)."""
-    ws = RawWebSocket(probe.host, probe.port, timeout=2.0)
-    probe.connections.append(ws)
-    scenario = probe.probe_headers("script", {"steps": steps}) if steps is not None \
-        else probe.probe_headers()
-    options.setdefault("host", f"{probe.host}:{probe.port}".encode())
+    ws, scenario = _connect(probe, steps, None, options)
     extra = options.pop("headers", [])
     ws.send(handshake_request("/", key=key, headers=[*scenario, *extra], **options))
     return ws, ws.read_handshake(2.0)

@@ -9,13 +9,10 @@ from typing import Any
 import pytest
 
 from conformance.rawhttp import MalformedResponse
+from conformance.suite._events import response_start as _start
 from conformance.verdicts import NoResponse
 
 req = pytest.mark.requirement
-
-
-def _start(status=200, headers=None):
-    return {"type": "http.response.start", "status": status, "headers": headers or []}
 
 
 INVALID_EVENTS: dict[str, list[dict[str, Any]]] = {

@@ -26,17 +26,11 @@ from conformance.suite._dedicated import (
     tail,
     wait_app,
 )
+from conformance.suite._events import response_body as _body
+from conformance.suite._events import response_start as _start
 from conformance.verdicts import NoResponse, non_strict, not_applicable
 
 req = pytest.mark.requirement
-
-
-def _start(status=200, headers=(), **extra):
-    return {"type": "http.response.start", "status": status, "headers": list(headers), **extra}
-
-
-def _body(body=b"", more=False):
-    return {"type": "http.response.body", "body": body, "more_body": more}
 
 
 def _script(probe: Probe, steps, method="GET", **kwargs) -> bytes:

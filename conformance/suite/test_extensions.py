@@ -31,6 +31,8 @@ from conformance.suite._dedicated import (
     option_hint,
     suite_spec,
 )
+from conformance.suite._events import response_body as _body
+from conformance.suite._events import response_start as _start
 from conformance.verdicts import NoResponse, not_applicable
 from fixtures import typedjson
 
@@ -43,14 +45,6 @@ TRAILERS = "http.response.trailers"
 DEBUG = "http.response.debug"
 
 DATA = bytes(range(256))
-
-
-def _start(status=200, headers=(), **extra):
-    return {"type": "http.response.start", "status": status, "headers": list(headers), **extra}
-
-
-def _body(body=b"", more=False):
-    return {"type": "http.response.body", "body": body, "more_body": more}
 
 
 def _length(n: int) -> tuple[bytes, bytes]:

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.suite._events import response_body as _body
+from conformance.suite._events import response_start as _start
 from conformance.verdicts import NoResponse
 
 req = pytest.mark.requirement
-
-
-def _start(status=200, headers=(), **extra):
-    """A response start; ``headers=None`` leaves the key out (HTTP-033 only: other cases
-    must not depend on that default)."""
-    event = {"type": "http.response.start", "status": status, **extra}
-    if headers is not None:
-        event["headers"] = list(headers)
-    return event
-
-
-def _body(body=b"", more=False):
-    return {"type": "http.response.body", "body": body, "more_body": more}
 
 
 def _respond(probe, events, *, method="GET", version="HTTP/1.1", **args):

@@ -1,7 +1,7 @@
 """Header fields on the wire (RFC 9112 §3.2 and §5, RFC 9110 §5 and §7.2, RFC 6585 §5):
 Host, field-line syntax, what the app sees of field values, and oversized fields.
 
-Each case sends a hand-built request head (``_request_wire.head``), mostly on a fresh
+Each case sends a hand-built request head (``_wire.request_head``), mostly on a fresh
 connection, and judges the answer and, through the probe id, whether the app ran and what
 it saw. A request the server rejects must never reach the app. Header names arriving
 lowercased, in order, duplicates kept and values byte-exact are the ASGI cases'
@@ -14,15 +14,15 @@ import re
 
 import pytest
 
-from conformance.suite._request_wire import (
+from conformance.suite._wire import (
     CLIENT_ERRORS,
     assert_closed,
     assert_rejected,
     assert_served,
-    head,
     host_value,
     send,
 )
+from conformance.suite._wire import request_head as head
 from conformance.verdicts import non_strict
 
 req = pytest.mark.requirement

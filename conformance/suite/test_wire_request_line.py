@@ -1,7 +1,7 @@
 """The request-line and message parsing on the wire (RFC 9112 §2-§3, RFC 9110 §6.2 and
 §9.1): line ends, methods, separators, request-target forms, versions.
 
-Each case sends a hand-built request head (``_request_wire.head``), mostly on a fresh
+Each case sends a hand-built request head (``_wire.request_head``), mostly on a fresh
 connection, and judges the answer and, through the probe id, whether the app ran and what
 it saw. A request the server rejects must never reach the app. Much of this is SHOULD in
 the RFC ("respond with 400"); where the RFC lets a server choose (a MAY leniency, a
@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.suite._request_wire import (
+from conformance.suite._wire import (
     CLIENT_ERRORS,
     READ_TIMEOUT,
     assert_rejected,
     assert_served,
-    head,
     host_value,
     ran,
     send,
 )
+from conformance.suite._wire import request_head as head
 from conformance.verdicts import non_strict
 
 req = pytest.mark.requirement

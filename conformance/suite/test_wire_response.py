@@ -14,23 +14,16 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from typing import Any
 
 import pytest
 
 from conformance.rawhttp import MalformedResponse, RawConnection, Response
 from conformance.suite import _wire as w
+from conformance.suite._events import response_body as _body
+from conformance.suite._events import response_start as _start
 from conformance.verdicts import NoResponse
 
 req = pytest.mark.requirement
-
-
-def _start(status: int = 200, headers: Any = ()) -> dict[str, Any]:
-    return {"type": "http.response.start", "status": status, "headers": list(headers)}
-
-
-def _body(body: bytes = b"", more: bool = False) -> dict[str, Any]:
-    return {"type": "http.response.body", "body": body, "more_body": more}
 
 
 def _respond_request(probe, events, *, method: str = "GET", version: str = "HTTP/1.1",
