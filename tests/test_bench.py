@@ -67,7 +67,8 @@ def test_json_summary_keeps_the_fields_and_their_order():
     assert data["runs"] == 0 and data["errors"] == 1
     # A server that never produced a figure: the failures are counted as errors (the HTTP
     # driver used to write them into steal_median).
-    errors = [Measurement(n, "hello-c1", "x", error="e") for n in (1, 2)]
+    errors: list[Measurement[WrkResult]] = [
+        Measurement(n, "hello-c1", "x", error="e") for n in (1, 2)]
     data = HttpBench.summary("hello-c1", "reference", errors).as_json()
     assert data["errors"] == 2 and data["steal_median"] != data["steal_median"]  # nan
 
