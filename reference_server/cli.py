@@ -20,6 +20,7 @@ cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import importlib.util
 import math
@@ -29,7 +30,7 @@ import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config
@@ -153,9 +154,23 @@ def _fmt(value: object, none: str = "none") -> str:
 # -- the parser -----------------------------------------------------------------------------
 
 
+_FROM_CONFIG = object()
+
+
+def _option(group: argparse._ActionsContainer, flag: str, help: str, *,
+            default: object = _FROM_CONFIG, none: str = "none", **kwargs: Any) -> None:
+    """Add ``flag`` with its default shown at the end of its help: the :class:`Config`
+    field named after the flag (``--root-path`` → ``root_path``) unless ``default`` is
+    given, so the help and the behaviour cannot drift apart. ``none`` is how a None
+    default reads."""
+    if default is _FROM_CONFIG:
+        default = getattr(_DEFAULTS, flag.removeprefix("--").replace("-", "_"))
+    group.add_argument(flag, default=default,
+                       help=f"{help} (default: {_fmt(default, none)})", **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render ``--help``)."""
-    d = _DEFAULTS
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage="%(prog)s [options] APP",
@@ -169,160 +184,94 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}",
         help="print the version and exit")
+    on_off = argparse.BooleanOptionalAction
 
     app = parser.add_argument_group("application")
-    app.add_argument(
-        "--factory", action="store_true", default=d.factory,
-        help="treat APP as a factory: call it with no arguments to get the application "
-             f"(default: {_fmt(d.factory)})")
-    app.add_argument(
-        "--root-path", type=_root_path, default=d.root_path, metavar="PATH",
-        help="ASGI root_path for an application mounted below a URL prefix, e.g. /api "
-             f"(default: {_fmt(d.root_path)})")
-    app.add_argument(
-        "--lifespan", choices=("auto", "on", "off"), default=d.lifespan,
-        help="lifespan protocol: 'on' requires the app to support it, 'auto' carries on "
-             f"if it does not, 'off' never sends it (default: {_fmt(d.lifespan)})")
+    _option(app, "--factory", "treat APP as a factory: call it with no arguments to get "
+            "the application", action="store_true")
+    _option(app, "--root-path", "ASGI root_path for an application mounted below a URL "
+            "prefix, e.g. /api", type=_root_path, metavar="PATH")
+    _option(app, "--lifespan", "lifespan protocol: 'on' requires the app to support it, "
+            "'auto' carries on if it does not, 'off' never sends it",
+            choices=("auto", "on", "off"))
 
     sock = parser.add_argument_group("socket")
-    sock.add_argument(
-        "--host", default=d.host,
-        help=f"address to bind; use 0.0.0.0 or :: for all interfaces "
-             f"(default: {_fmt(d.host)})")
-    sock.add_argument(
-        "--port", type=_port, default=d.port,
-        help=f"TCP port to bind, 0 for any free port (default: {_fmt(d.port)})")
-    sock.add_argument(
-        "--uds", default=d.uds, metavar="PATH",
-        help="bind a Unix domain socket at PATH instead of --host/--port "
-             f"(default: {_fmt(d.uds)})")
-    sock.add_argument(
-        "--fd", type=_non_negative_int, default=d.fd,
-        help="serve an already-bound listening socket from this file descriptor, e.g. "
-             f"from systemd (default: {_fmt(d.fd)})")
-    sock.add_argument(
-        "--workers", type=_positive_int, default=d.workers, metavar="N",
-        help="number of worker processes sharing the socket; 1 serves in this process "
-             f"(default: {_fmt(d.workers)})")
-    sock.add_argument(
-        "--loop", choices=("auto", "asyncio", "uvloop"), default=d.loop,
-        help="event loop: 'auto' uses uvloop when it is installed, else asyncio "
-             f"(default: {_fmt(d.loop)})")
+    _option(sock, "--host", "address to bind; use 0.0.0.0 or :: for all interfaces")
+    _option(sock, "--port", "TCP port to bind, 0 for any free port", type=_port)
+    _option(sock, "--uds", "bind a Unix domain socket at PATH instead of --host/--port",
+            metavar="PATH")
+    _option(sock, "--fd", "serve an already-bound listening socket from this file "
+            "descriptor, e.g. from systemd", type=_non_negative_int)
+    _option(sock, "--workers", "number of worker processes sharing the socket; 1 serves "
+            "in this process", type=_positive_int, metavar="N")
+    _option(sock, "--loop", "event loop: 'auto' uses uvloop when it is installed, else "
+            "asyncio", choices=("auto", "asyncio", "uvloop"))
 
     proxy = parser.add_argument_group("proxy")
-    proxy.add_argument(
-        "--proxy-headers", action=argparse.BooleanOptionalAction, default=d.proxy_headers,
-        help="take the client address and scheme from X-Forwarded-For/-Proto when the "
-             f"peer is in --forwarded-allow-ips (default: {_fmt(d.proxy_headers)})")
-    proxy.add_argument(
-        "--forwarded-allow-ips", type=_allow_ips, default=d.forwarded_allow_ips,
-        metavar="IPS",
-        help="comma-separated IPs or networks (or '*' for any) whose X-Forwarded-* "
-             f"headers are trusted (default: {_fmt(d.forwarded_allow_ips)})")
+    _option(proxy, "--proxy-headers", "take the client address and scheme from "
+            "X-Forwarded-For/-Proto when the peer is in --forwarded-allow-ips",
+            action=on_off)
+    _option(proxy, "--forwarded-allow-ips", "comma-separated IPs or networks (or '*' for "
+            "any) whose X-Forwarded-* headers are trusted", type=_allow_ips, metavar="IPS")
 
     tls = parser.add_argument_group("TLS")
-    tls.add_argument(
-        "--ssl-certfile", default=d.ssl_certfile, metavar="FILE",
-        help="PEM certificate (chain); enables HTTPS (default: none)")
-    tls.add_argument(
-        "--ssl-keyfile", default=d.ssl_keyfile, metavar="FILE",
-        help="PEM private key, when not in --ssl-certfile (default: none)")
-    tls.add_argument(
-        "--ssl-keyfile-password", default=d.ssl_keyfile_password, metavar="PASSWORD",
-        help="password of an encrypted private key (default: none)")
-    tls.add_argument(
-        "--ssl-ca-certs", default=d.ssl_ca_certs, metavar="FILE",
-        help="CA certificates to verify client certificates with; clients may still "
-             "connect without one (default: none)")
+    _option(tls, "--ssl-certfile", "PEM certificate (chain); enables HTTPS",
+            metavar="FILE")
+    _option(tls, "--ssl-keyfile", "PEM private key, when not in --ssl-certfile",
+            metavar="FILE")
+    _option(tls, "--ssl-keyfile-password", "password of an encrypted private key",
+            metavar="PASSWORD")
+    _option(tls, "--ssl-ca-certs", "CA certificates to verify client certificates with; "
+            "clients may still connect without one", metavar="FILE")
 
     limits = parser.add_argument_group("HTTP limits and timeouts")
-    limits.add_argument(
-        "--limit-request-line", type=_positive_int, default=_LIMITS.max_request_line,
-        metavar="BYTES",
-        help="longest request line accepted, else 414 "
-             f"(default: {_fmt(_LIMITS.max_request_line)})")
-    limits.add_argument(
-        "--limit-request-head", type=_positive_int, default=_LIMITS.max_head,
-        metavar="BYTES",
-        help="largest request head (request line and header fields) accepted, else 431 "
-             f"(default: {_fmt(_LIMITS.max_head)})")
-    limits.add_argument(
-        "--limit-request-fields", type=_non_negative_int, default=_LIMITS.max_fields,
-        metavar="N",
-        help="most header fields (or trailer fields) in one request, else 431 "
-             f"(default: {_fmt(_LIMITS.max_fields)})")
-    limits.add_argument(
-        "--limit-request-body", type=_optional_size, default=_LIMITS.max_body,
-        metavar="BYTES",
-        help="largest request body accepted, else 413; 'none' for no limit "
-             f"(default: {_fmt(_LIMITS.max_body, 'no limit')})")
-    limits.add_argument(
-        "--limit-concurrency", type=_positive_int, default=d.limit_concurrency,
-        metavar="N",
-        help="most concurrent connections per worker; more get 503 "
-             f"(default: {_fmt(d.limit_concurrency, 'no limit')})")
-    limits.add_argument(
-        "--flow-high-water", type=_positive_int, default=d.flow_high_water,
-        metavar="BYTES",
-        help="bytes buffered per connection before send() waits for the client, and of "
-             f"request body read ahead of the app (default: {_fmt(d.flow_high_water)})")
-    limits.add_argument(
-        "--timeout-keep-alive", type=_seconds, default=d.timeout_keep_alive,
-        metavar="SECONDS",
-        help="close an idle keep-alive connection after this long "
-             f"(default: {_fmt(d.timeout_keep_alive)})")
-    limits.add_argument(
-        "--timeout-request-head", type=_seconds, default=d.timeout_request_head,
-        metavar="SECONDS",
-        help="time a client has to send a complete request head "
-             f"(default: {_fmt(d.timeout_request_head)})")
-    limits.add_argument(
-        "--timeout-graceful-shutdown", type=_seconds, default=d.timeout_graceful_shutdown,
-        metavar="SECONDS",
-        help="on SIGTERM/SIGINT, time in-flight requests get to finish before their "
-             f"connections are closed (default: {_fmt(d.timeout_graceful_shutdown)})")
+    _option(limits, "--limit-request-line", "longest request line accepted, else 414",
+            default=_LIMITS.max_request_line, type=_positive_int, metavar="BYTES")
+    _option(limits, "--limit-request-head", "largest request head (request line and "
+            "header fields) accepted, else 431", default=_LIMITS.max_head,
+            type=_positive_int, metavar="BYTES")
+    _option(limits, "--limit-request-fields", "most header fields (or trailer fields) in "
+            "one request, else 431", default=_LIMITS.max_fields, type=_non_negative_int,
+            metavar="N")
+    _option(limits, "--limit-request-body", "largest request body accepted, else 413; "
+            "'none' for no limit", default=_LIMITS.max_body, none="no limit",
+            type=_optional_size, metavar="BYTES")
+    _option(limits, "--limit-concurrency", "most concurrent connections per worker; more "
+            "get 503", none="no limit", type=_positive_int, metavar="N")
+    _option(limits, "--flow-high-water", "bytes buffered per connection before send() "
+            "waits for the client, and of request body read ahead of the app",
+            type=_positive_int, metavar="BYTES")
+    _option(limits, "--timeout-keep-alive", "close an idle keep-alive connection after "
+            "this long", type=_seconds, metavar="SECONDS")
+    _option(limits, "--timeout-request-head", "time a client has to send a complete "
+            "request head", type=_seconds, metavar="SECONDS")
+    _option(limits, "--timeout-graceful-shutdown", "on SIGTERM/SIGINT, time in-flight "
+            "requests get to finish before their connections are closed", type=_seconds,
+            metavar="SECONDS")
 
     resp = parser.add_argument_group("responses and logging")
-    resp.add_argument(
-        "--server-header", type=_header_value, default=d.server_header, metavar="VALUE",
-        help="value of the Server response header; '' leaves it out "
-             f"(default: {_fmt(d.server_header)})")
+    _option(resp, "--server-header", "value of the Server response header; '' leaves it "
+            "out", type=_header_value, metavar="VALUE")
     resp.add_argument(
         "--no-server-header", dest="server_header", action="store_const", const="",
         help="leave the Server header out (same as --server-header '')")
-    resp.add_argument(
-        "--date-header", action=argparse.BooleanOptionalAction, default=d.date_header,
-        help=f"send a Date response header (default: {_fmt(d.date_header)})")
-    resp.add_argument(
-        "--access-log", action=argparse.BooleanOptionalAction, default=d.access_log,
-        help=f"log one line per request (default: {_fmt(d.access_log)})")
-    resp.add_argument(
-        "--log-level", type=_lower, choices=LOG_LEVELS, default=d.log_level,
-        help=f"least severe messages logged (default: {_fmt(d.log_level)})")
+    _option(resp, "--date-header", "send a Date response header", action=on_off)
+    _option(resp, "--access-log", "log one line per request", action=on_off)
+    _option(resp, "--log-level", "least severe messages logged", type=_lower,
+            choices=LOG_LEVELS)
 
     ws = parser.add_argument_group("WebSocket")
-    ws.add_argument(
-        "--ws", choices=("auto", "none"), default=d.ws,
-        help="WebSocket support: 'auto' accepts upgrades, 'none' refuses them "
-             f"(default: {_fmt(d.ws)})")
-    ws.add_argument(
-        "--ws-max-size", type=_positive_int, default=d.ws_max_size, metavar="BYTES",
-        help=f"largest WebSocket message accepted (default: {_fmt(d.ws_max_size)})")
-    ws.add_argument(
-        "--ws-ping-interval", type=_optional_seconds, default=d.ws_ping_interval,
-        metavar="SECONDS",
-        help="send a ping after this long; 'none' or 0 disables pings "
-             f"(default: {_fmt(d.ws_ping_interval)})")
-    ws.add_argument(
-        "--ws-ping-timeout", type=_optional_seconds, default=d.ws_ping_timeout,
-        metavar="SECONDS",
-        help="close the connection when a ping gets no pong within this long; 'none' or 0 "
-             f"waits forever (default: {_fmt(d.ws_ping_timeout)})")
-    ws.add_argument(
-        "--ws-per-message-deflate", action=argparse.BooleanOptionalAction,
-        default=d.ws_per_message_deflate,
-        help="offer the permessage-deflate compression extension "
-             f"(default: {_fmt(d.ws_per_message_deflate)})")
+    _option(ws, "--ws", "WebSocket support: 'auto' accepts upgrades, 'none' refuses them",
+            choices=("auto", "none"))
+    _option(ws, "--ws-max-size", "largest WebSocket message accepted", type=_positive_int,
+            metavar="BYTES")
+    _option(ws, "--ws-ping-interval", "send a ping after this long; 'none' or 0 disables "
+            "pings", type=_optional_seconds, metavar="SECONDS")
+    _option(ws, "--ws-ping-timeout", "close the connection when a ping gets no pong within "
+            "this long; 'none' or 0 waits forever", type=_optional_seconds,
+            metavar="SECONDS")
+    _option(ws, "--ws-per-message-deflate", "offer the permessage-deflate compression "
+            "extension", action=on_off)
     return parser
 
 
@@ -377,43 +326,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     """
     args = build_parser().parse_args(None if argv is None else list(argv))
     _validate(args)
+    # Every Config field but the limits is an option of the same name.
+    options = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config)
+               if field.name != "limits"}
     return Config(
-        app=args.app,
-        factory=args.factory,
-        host=args.host,
-        port=args.port,
-        uds=args.uds,
-        fd=args.fd,
-        workers=args.workers,
-        loop=args.loop,
-        root_path=args.root_path,
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        ssl_certfile=args.ssl_certfile,
-        ssl_keyfile=args.ssl_keyfile,
-        ssl_keyfile_password=args.ssl_keyfile_password,
-        ssl_ca_certs=args.ssl_ca_certs,
-        lifespan=args.lifespan,
         limits=Limits(
             max_request_line=args.limit_request_line,
             max_head=args.limit_request_head,
             max_fields=args.limit_request_fields,
             max_body=args.limit_request_body,
         ),
-        timeout_keep_alive=args.timeout_keep_alive,
-        timeout_request_head=args.timeout_request_head,
-        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
-        limit_concurrency=args.limit_concurrency,
-        flow_high_water=args.flow_high_water,
-        access_log=args.access_log,
-        log_level=args.log_level,
-        server_header=args.server_header,
-        date_header=args.date_header,
-        ws=args.ws,
-        ws_max_size=args.ws_max_size,
-        ws_ping_interval=args.ws_ping_interval,
-        ws_ping_timeout=args.ws_ping_timeout,
-        ws_per_message_deflate=args.ws_per_message_deflate,
+        **options,
     )
 
 
