@@ -34,21 +34,11 @@ class Request:
     )
 
     def __init__(
-        self,
-        *,
-        method: bytes,
-        target: bytes,
-        http_version: bytes,
-        headers: list[tuple[bytes, bytes]],
-        raw_path: bytes,
-        query_string: bytes = b"",
-        authority: bytes | None = None,
-        content_length: int | None = None,
-        chunked: bool = False,
-        keep_alive: bool = True,
-        expect_continue: bool = False,
-        upgrade: bytes | None = None,
-        te_trailers: bool = False,
+        self, *, method: bytes, target: bytes, http_version: bytes,
+        headers: list[tuple[bytes, bytes]], raw_path: bytes, query_string: bytes = b"",
+        authority: bytes | None = None, content_length: int | None = None,
+        chunked: bool = False, keep_alive: bool = True, expect_continue: bool = False,
+        upgrade: bytes | None = None, te_trailers: bool = False,
         notable: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         #: The method token, case preserved (methods are case-sensitive, RFC 9110 §9.1).

@@ -15,8 +15,7 @@ things from asyncio, and they used to write them twice under different names:
 - **losing the connection**: every waiter of :meth:`~FlowControl.drain` is released, so
   no ``send()`` hangs on a dead socket (it re-checks :attr:`closed` and raises).
 
-An HTTP/2 connection will be the third user. :class:`ReceiveWaiter` is the application
-side's one piece of the same kind: the ``receive()`` an ASGI mapping has pending.
+An HTTP/2 connection will be the third user.
 """
 
 from __future__ import annotations
@@ -99,19 +98,3 @@ class FlowControl(asyncio.Protocol):
         self.state.connections.discard(self)
         self._release_waiters()
 
-
-class ReceiveWaiter:
-    """The one ``receive()`` an application instance may have pending, and waking it
-    when something arrives (shared by the ASGI mappings)."""
-
-    __slots__ = ("waiter",)
-
-    def __init__(self) -> None:
-        self.waiter: asyncio.Future[None] | None = None
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)

@@ -257,7 +257,7 @@ class H11Connection(FlowControl):
         self._continue_sent = False
         self._discarding = False
         cycle = self.cycle = RequestCycle(state, self, scope)
-        # RequestCycle.start(), inlined: run() takes its task out of state.tasks itself.
+        # AppInstance.start(), inlined: run() takes its task out of state.tasks itself.
         task = cycle.task = self.loop.create_task(cycle.run())
         state.tasks.add(task)
 

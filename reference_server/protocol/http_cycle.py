@@ -17,19 +17,19 @@ through the :class:`~.transport.HTTPTransport` interface. What it owns is the AS
   for the application;
 - the extensions that are made of body events: pathsend and zerocopysend
   (extensions.rst);
-- the application's end: an exception, a return without a complete response, or a
-  returned value is logged, and the response is aborted (500 when nothing was sent).
+- the application's end (:mod:`.instance`): an exception, a return without a complete
+  response, or a returned value is logged, and the response is aborted (500 when
+  nothing was sent).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
 from ..asgi import ClientDisconnected, InvalidMessage, Message, event_type
 from ..http11 import LocalProtocolError
-from .flow import ReceiveWaiter
+from .instance import AppInstance
 from .scope import HAS_SENDFILE
 
 if TYPE_CHECKING:
@@ -41,19 +41,18 @@ _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _FILE_CHUNK = 256 * 1024
 
 
-class RequestCycle(ReceiveWaiter):
+class RequestCycle(AppInstance):
     """One request: the ASGI scope, receive() and send(), and the application task."""
 
     __slots__ = (
         "body", "body_done", "body_size", "disconnected", "high_water", "response_done",
-        "scope", "state", "task", "transport",
+        "transport",
     )
 
     def __init__(self, state: ServerState, transport: HTTPTransport,
                  scope: dict[str, Any]) -> None:
-        self.state = state
+        AppInstance.__init__(self, state, scope)
         self.transport = transport
-        self.scope = scope
         self.high_water = state.config.flow_high_water
         self.body: list[bytes] = []
         self.body_size = 0
@@ -61,8 +60,6 @@ class RequestCycle(ReceiveWaiter):
         self.body_done = False
         self.disconnected = False
         self.response_done = False
-        self.waiter = None
-        self.task: asyncio.Task[None] | None = None
 
     # -- events from the transport ----------------------------------------------------------
 
@@ -223,44 +220,16 @@ class RequestCycle(ReceiveWaiter):
 
     # -- running the application ---------------------------------------------------------------
 
-    def start(self) -> None:
-        """Run the application in its own task (tracked for shutdown; run() takes itself
-        out when it ends, cheaper than a done-callback per request)."""
-        task = self.task = self.transport.loop.create_task(self.run())
-        self.state.tasks.add(task)
-
-    async def run(self) -> None:
-        state = self.state
-        try:
-            app: Any = state.app
-            result = await app(self.scope, self.receive, self.send)
-        except ClientDisconnected:
-            # Raised by our own send() and let through by the app: not a crash
-            # (asgi.rst: "an error class that the server catches and ignores").
-            return
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                self._abort()
-                raise
-            state.error_log.error("Exception in ASGI application", exc_info=exc)
-            self._abort()
-            return
-        finally:
-            if self.task is not None:
-                state.tasks.discard(self.task)
-        if result is not None:
-            state.error_log.warning("ASGI callable returned a value instead of None: %r",
-                                    result)
+    def _app_returned(self) -> None:
         if not self.response_done and not self.disconnected:
             if self.transport.head_sent:
-                state.error_log.error("ASGI callable returned without completing the response")
+                self.state.error_log.error(
+                    "ASGI callable returned without completing the response")
             else:
-                state.error_log.error("ASGI callable returned without sending a response")
+                self.state.error_log.error("ASGI callable returned without sending a response")
             self._abort()
 
     def _abort(self) -> None:
-        """asgi.rst (Error Handling): the server "must terminate the application instance
-        and its associated connection"."""
         if self.response_done or self.transport.closed:
             return
         self.response_done = True

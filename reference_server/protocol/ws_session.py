@@ -46,7 +46,7 @@ from ..websocket import (
 )
 from ..websocket import Message as WSMessage
 from ..websocket.deflate import PerMessageDeflate
-from .flow import ReceiveWaiter
+from .instance import AppInstance
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -66,17 +66,16 @@ _INTERNAL_ERROR = 1011
 _CONNECTING, _ACCEPTED, _DENYING, _DONE = range(4)
 
 
-class WebSocketSession(ReceiveWaiter):
+class WebSocketSession(AppInstance):
     """One WebSocket connection's application instance and its ASGI events."""
 
     def __init__(self, state: ServerState, transport: WebSocketTransport,
                  scope: dict[str, Any], subprotocols: list[str],
                  deflate: PerMessageDeflate | None, early_data: bytes) -> None:
-        self.state = state
+        AppInstance.__init__(self, state, scope)
         self.config = config = state.config
         self.transport = transport
         self.loop = transport.loop
-        self.scope = scope
         #: The subprotocols the client offered (an accept may only pick one of them).
         self.subprotocols = subprotocols
         self.deflate = deflate
@@ -88,20 +87,12 @@ class WebSocketSession(ReceiveWaiter):
         self.connect_sent = False
         self.messages: collections.deque[Message] = collections.deque()
         self.queued_bytes = 0
-        self.waiter = None
         #: Bytes that arrived before the accept (a client may pipeline its first frames).
         self._early = bytearray(early_data)
         #: The denial response's head has gone out (a 500 is no longer possible).
         self._denial_sent = False
         self._timer: asyncio.TimerHandle | None = None
         self._ping_due = False
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Run the application (called by the transport right after the handover)."""
-        task = self.task = self.loop.create_task(self._run())
-        self.state.tasks.add(task)
-        task.add_done_callback(self.state.tasks.discard)
 
     def _log_handshake(self, status: int) -> None:
         """One access-log line per WebSocket handshake, when it is decided (101 accepted,
@@ -402,29 +393,15 @@ class WebSocketSession(ReceiveWaiter):
 
     # -- running the application ------------------------------------------------------------
 
-    async def _run(self) -> None:
-        state = self.state
-        try:
-            app: Any = state.app
-            result = await app(self.scope, self.receive, self.send)
-        except ClientDisconnected:
-            self._end_after_app()
-            return
-        except BaseException as exc:
-            if not isinstance(exc, asyncio.CancelledError):
-                state.error_log.error("Exception in ASGI application", exc_info=exc)
-            self._abort()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        if result is not None:
-            state.error_log.warning("ASGI callable returned a value instead of None: %r",
-                                    result)
+    def _app_returned(self) -> None:
         if self.phase in (_CONNECTING, _DENYING):
-            state.error_log.error("ASGI callable returned without completing the "
-                                  "WebSocket handshake")
+            self.state.error_log.error("ASGI callable returned without completing the "
+                                       "WebSocket handshake")
             self._abort()
             return
+        self._end_after_app()
+
+    def _app_left(self) -> None:
         self._end_after_app()
 
     def _end_after_app(self) -> None:
