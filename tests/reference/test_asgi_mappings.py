@@ -44,12 +44,14 @@ class FakeFlow:
         await self._drained.wait()
 
     def pause_reading(self) -> None:
-        self.reading_paused = True
-        self.calls.append(("pause_reading",))
+        self._reading("pause_reading", paused=True)
 
     def resume_reading(self) -> None:
-        self.reading_paused = False
-        self.calls.append(("resume_reading",))
+        self._reading("resume_reading", paused=False)
+
+    def _reading(self, name: str, *, paused: bool) -> None:
+        self.reading_paused = paused
+        self.calls.append((name,))
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -115,12 +117,14 @@ class FakeWebSocket(FakeFlow):
         self.written += data
 
     def close(self) -> None:
-        self.closed = True
-        self.calls.append(("close",))
+        self._end("close")
 
     def abort(self) -> None:
+        self._end("abort")
+
+    def _end(self, how: str) -> None:
         self.closed = True
-        self.calls.append(("abort",))
+        self.calls.append((how,))
 
 
 def state_for(app: App, **config: Any) -> ServerState:
