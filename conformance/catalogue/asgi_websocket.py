@@ -58,7 +58,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "WS-010", MAY, _WWW, "WebSocket Connection Scope (318-321)",
         "raw_path ... excluding any query string, unmodified from the bytes",
-        "raw_path, when provided, is the path's bytes as received, without the query.",
+        "raw_path, when provided, is the path's bytes as received, without the query "
+        "(n/a when absent).",
     ),
     Requirement(
         "WS-011", WILL, _WWW, "WebSocket Connection Scope (323-324)",
@@ -87,13 +88,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "WS-017", WILL, _WWW, "WebSocket Connection Scope (341-344)",
-        "client ... A two-item iterable of [host, port]",
-        "client, when present, is [host str, port int] of the peer.",
+        "client (Iterable[Unicode string, int]) -- A two-item iterable of [host, port]",
+        "client, when present, is [host str, port int] of the peer (n/a when absent).",
     ),
     Requirement(
         "WS-018", WILL, _WWW, "WebSocket Connection Scope (346-350)",
-        "server ... Either a two-item iterable of [host, port]",
-        "server, when present, is [host str, port int] of the listening socket.",
+        "server ... Either a two-item iterable of [host, port], where host is the listening "
+        "address for this server, and port is the integer listening port",
+        "server, when present, is [host str, port int] of the listening socket (n/a when "
+        "absent).",
     ),
     Requirement(
         "WS-019", WILL, _WWW, "WebSocket Connection Scope (352-353)",

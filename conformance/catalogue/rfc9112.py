@@ -104,7 +104,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "If the sender closes the connection ... before the indicated number of octets are "
         "received, the recipient MUST consider the message to be incomplete",
         "A request body cut short by the client's close is never delivered as complete: "
-        "the app sees http.disconnect, and the server closes its side.",
+        "the app sees http.disconnect, and the server closes its side (n/a for what the app "
+        "sees when the server never called it).",
     ),
     Requirement(
         "RFC9112-6.3-6", WILL, _RFC, "§6.3 Message Body Length (rule 7)",
