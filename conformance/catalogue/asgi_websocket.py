@@ -128,7 +128,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "WS-024", MUST, _WWW, "Connect, Close (370-371, 486-489)",
         "the server must close the connection with a HTTP 403 error code (Forbidden), and "
         "not complete the WebSocket handshake",
-        "A close before accept gives the client an HTTP 403 and no 101.",
+        "A close before accept gives the client an HTTP 403 and no 101 (a TCP connection "
+        "left open after the 403 is non-strict).",
     ),
     Requirement(
         "WS-025", SHOULD, _WWW, "Disconnect - receive event (444-446)",
@@ -174,7 +175,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "WS-033", WILL, _WWW, "Send - send event (435-436)",
-        "Exactly one of bytes or text must be non-None. One or both keys may be present",
+        "Sent by the application to send a data message to the client. ... Exactly one of "
+        "bytes or text must be non-None. One or both keys may be present",
         "The other key may be None; empty text and empty bytes are sent, not dropped.",
     ),
     Requirement(
@@ -250,7 +252,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "EXT-003", WILL, _EXT, "Websocket Denial Response (38-41)",
-        "a structure that matches the http.response.start and http.response.body messages",
+        "This will allow the ASGI Framework to send HTTP response messages ... with a "
+        "structure that matches the http.response.start and http.response.body messages",
         "The denial messages take http.response defaults (no headers key, no more_body).",
     ),
     Requirement(

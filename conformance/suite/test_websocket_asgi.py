@@ -319,12 +319,26 @@ def test_no_receive_before_accept(probe):
 @req("WS-024")
 @pytest.mark.parametrize("receive_first", [True, False], ids=["after-connect", "at-once"])
 def test_close_before_accept_is_403(probe, receive_first):
-    """``websocket.close`` before accept: HTTP 403, no 101, then the connection closes."""
+    """``websocket.close`` before accept: HTTP 403, no 101, then the connection closes. The
+    403 without a 101 is the MUST; a TCP connection left open after it is non-strict:
+    "close the connection with a HTTP 403" closes the WebSocket connection by refusing
+    it, and HTTP/1.1 keeps a connection after a 4xx unless it says otherwise (the
+    denial-response extension, too, only says the server "should" close)."""
     steps = ([["receive", 2.0]] if receive_first else []) + [
         ["send", {"type": "websocket.close", "code": 4001}]]
     ws, handshake = open_ws(probe, steps)
     assert handshake.status == 403, f"a denied handshake got {handshake.status}"
-    assert ws.wait_closed(CLOSE_BOUND), "the connection stayed open after the 403"
+    if not ws.wait_closed(CLOSE_BOUND):
+        said = b",".join(handshake.response.header_values(b"connection")
+                         if handshake.response is not None else []).lower()
+        assert b"close" not in said, (
+            f"the 403 said Connection: {said.decode('latin-1')}, yet the connection was "
+            f"still open {CLOSE_BOUND:g} s later")
+        non_strict(
+            f"the 403 refused the WebSocket connection (no 101), as www.rst requires, but "
+            f"the TCP connection was still open {CLOSE_BOUND:g} s later; \"close the "
+            f"connection with a HTTP 403\" is met by the refusal, and an HTTP/1.1 "
+            f"connection may persist after a 4xx that does not say Connection: close")
 
 
 @req("WS-025")

@@ -286,13 +286,19 @@ def test_absolute_form_accepted(probe):
 )
 def test_absolute_form_path_and_query(probe, suffix, path, query):
     """For an absolute-form target the app gets the URI's path and query, as for the
-    origin-form: an app routing on path must not see "http://host/..."."""
+    origin-form: an app routing on path must not see "http://host/...". Derived (so
+    non-strict when not met): RFC 9112 §3.3 has the server parse the URI into its
+    components, but ASGI defines ``path`` as the "HTTP request target excluding any query
+    string", which for this form is the whole URI. (Accepting the form at all, a MUST,
+    is test_absolute_form_accepted.)"""
     target = b"http://" + host_value(probe) + suffix
     outcome = send(probe, head(probe, b"GET " + target + b" HTTP/1.1"))
     assert_served(outcome, f"absolute-form {target!r}")
     scope = outcome.scope
     raw = suffix.partition(b"?")[0]
-    assert (scope.get("path"), scope.get("query_string")) == (path, query), outcome.seen()
+    assert (scope.get("path"), scope.get("query_string")) == (path, query), (
+        f"the app's path is not the URI's path component ({outcome.seen()}); ASGI's "
+        f"definition of path (the request target without the query) allows the whole URI")
     assert scope.get("raw_path") in (None, raw), outcome.seen()
 
 
