@@ -400,7 +400,9 @@ def test_unknown_transfer_coding_501(probe, coding):
         probe.notes.append(f"the server decoded {coding}")
         return
     if response.status == 400:
-        non_strict(f"400 rather than 501 for the unsupported coding {coding}")
+        non_strict(f"400 rather than 501 for the unsupported coding {coding}: RFC 9112 "
+                   f"§6.1 says such a server SHOULD respond with 501, and the 400 refuses "
+                   f"the request all the same")
     raise AssertionError(
         f"the server answered {response.status} and the app read {received[:60]!r} "
         f"(complete={complete}): the {coding}-coded bytes, not the content"

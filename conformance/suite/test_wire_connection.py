@@ -350,7 +350,10 @@ def test_expect_100_continue(probe, shape):
         final = w.read(probe, conn)
         assert final is not None, f"received {early[:160]!r}"
         if final.status == 417:
-            non_strict("417: the server does not honour 100-continue")
+            non_strict("417: the server does not honour 100-continue; an immediate final "
+                       "status is one of the two answers RFC 9110 §10.1.1 allows (\"an "
+                       "immediate response with a final status code\"), though it costs "
+                       "the client its request")
         raise AssertionError(
             f"a final status instead of 100 (Continue): {w.head_text(final, conn)}"
         )
@@ -446,4 +449,5 @@ def test_unknown_expectation(probe):
         assert not w.calls(probe, probe.id), "417, yet the request reached the app"
         return
     assert response.status == 200, w.head_text(response, conn)
-    non_strict("the unknown expectation was ignored and the request served")
+    non_strict("the unknown expectation was ignored and the request served: RFC 9110 "
+               "§10.1.1 says a server MAY respond with 417, not that it must")

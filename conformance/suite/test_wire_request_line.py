@@ -253,7 +253,10 @@ def test_fragment_in_target(probe):
     if outcome.served:
         path = outcome.scope.get("path")
         assert path == "/p", f"/p#frag served with the fragment kept: {outcome.seen()}"
-        non_strict("served /p#frag as /p (fragment dropped) instead of answering 400")
+        non_strict("served /p#frag as /p (fragment dropped) instead of answering 400: the "
+                   "fragment is the client's fault (RFC 9112 §3.2.1: \"a client MUST send "
+                   "only the absolute path and query\"), and no sentence makes the server "
+                   "refuse it")
     assert_rejected(outcome, "target /p#frag", (400, 301))
 
 
@@ -405,7 +408,8 @@ def test_unsupported_major_version(probe, version):
     if outcome.status == 505:
         return
     assert_rejected(outcome, f"HTTP/{version}", CLIENT_ERRORS, close_ok=True)
-    non_strict(f"HTTP/{version} refused with {outcome.answer()} rather than 505")
+    non_strict(f"HTTP/{version} refused with {outcome.answer()} rather than 505: RFC 9110 "
+               f"§6.2 says a server \"can send a 505\" (MAY), and the 4xx refuses it too")
 
 
 MALFORMED_VERSIONS = {

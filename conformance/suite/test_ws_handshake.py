@@ -107,7 +107,9 @@ def test_bad_handshake_refused(probe, fault):
     assert "websocket" not in kinds, f"the {fault} handshake reached the app as a websocket"
     if handshake.status < 400 and fault not in NOT_AN_UPGRADE:
         non_strict(f"the {fault} handshake was served as plain HTTP ({handshake.status}, app "
-                   f"scope {kinds}) instead of refused with a 4xx")
+                   f"scope {kinds}) instead of refused with a 4xx: RFC 9110 §7.8 says \"A "
+                   f"server MAY ignore a received Upgrade header field\", and ignoring it "
+                   f"completed no handshake")
 
 
 REGISTERED_DRAFT_VERSIONS = {b"8"}
