@@ -34,6 +34,7 @@ from conformance.autobahn.judge import (
     Observation,
     Outcome,
     judge,
+    suite_reason,
     verdict_of,
 )
 from conformance.autobahn.model import (
@@ -146,6 +147,75 @@ def test_category_7_wrong_code_fails_the_behaviour() -> None:
     outcome = judge(case, Observation(close=_clean_close(remote_close_code=1000)))
     assert outcome.behavior is FAILED and outcome.behavior_close is Behavior.WRONG_CODE
     assert "1002" in outcome.result
+
+
+def test_category_7_wrong_code_alone_is_non_strict_naming_autobahn() -> None:
+    # RFC 6455 §5.5.1 requires a Close in reply, not its code: Autobahn's FAILED stays in
+    # the behaviour (and index.json), the suite's verdict is non-strict with the reason.
+    case = _case(outcomes=((OK, ()),), close=NORMAL_CLOSE, post=PostRule.WRONG_CODE_FAILS)
+    outcome = judge(case, Observation(close=_clean_close(remote_close_code=1002)))
+    assert outcome.behavior is FAILED and outcome.behavior_close is Behavior.WRONG_CODE
+    assert verdict_of(outcome) is Judgement.NON_STRICT
+    reason = suite_reason(outcome)
+    assert "Autobahn says FAILED" in reason and "typically echos" in reason
+    assert "1002" in reason
+
+
+def test_category_7_wrong_code_on_top_of_a_real_failure_still_fails() -> None:
+    case = _case(outcomes=((OK, ()),), close=NORMAL_CLOSE, post=PostRule.WRONG_CODE_FAILS)
+    # a pong nobody asked for is not an echo difference: the events fail on their own
+    seen = Observation(received=[pong(b"x")], close=_clean_close(remote_close_code=1002))
+    assert verdict_of(judge(case, seen)) is Judgement.FAIL
+    unclean = Observation(close=_clean_close(was_clean=False, remote_close_code=1002))
+    assert verdict_of(judge(case, unclean)) is Judgement.FAIL
+
+
+ECHO = _case(outcomes=((OK, (pong(b"p"), message(b"hello"))),), close=NORMAL_CLOSE)
+
+
+@pytest.mark.parametrize(("received", "judgement"), [
+    ([pong(b"p"), message(b"hello")], Judgement.PASS),
+    # only the echo differs: RFC 6455 obliges no echo (the ASGI cases judge it)
+    ([pong(b"p")], Judgement.NON_STRICT),
+    ([pong(b"p"), message(b"hellx")], Judgement.NON_STRICT),
+    ([pong(b"p"), message(b"hello"), message(b"hello")], Judgement.NON_STRICT),
+    # a missing pong is a MUST (§5.5.2)
+    ([message(b"hello")], Judgement.FAIL),
+    ([], Judgement.FAIL),
+])
+def test_an_echo_only_difference_is_non_strict(received, judgement) -> None:
+    outcome = judge(ECHO, Observation(received=received, close=_clean_close()))
+    assert verdict_of(outcome) is judgement
+    if judgement is Judgement.NON_STRICT:
+        assert outcome.behavior is FAILED  # Autobahn's own verdict is kept
+        assert "RFC 6455 obliges no endpoint to echo" in suite_reason(outcome)
+
+
+def test_echo_leniency_never_covers_a_close_or_protocol_failure() -> None:
+    # the close MUST still fails an echo case
+    unclean = judge(ECHO, Observation(received=[pong(b"p")],
+                                      close=_clean_close(was_clean=False)))
+    assert verdict_of(unclean) is Judgement.FAIL
+    # a server that must fail the connection and echoes instead fails
+    wrong = judge(ECHO_THEN_FAIL, Observation(received=[message(b"y")], close=SERVER_FAILED))
+    assert wrong.behavior is FAILED and verdict_of(wrong) is Judgement.FAIL
+    # a violation in what the server sent fails
+    violated = judge(ECHO, Observation(received=[pong(b"p")], close=_clean_close(),
+                                       violations=["a masked frame"]))
+    assert verdict_of(violated) is Judgement.FAIL
+    # no handshake: nothing was echoed because nothing ran
+    closed = judge(ECHO, Observation(close=CloseFacts()))
+    assert verdict_of(closed) is Judgement.FAIL
+
+
+def test_every_non_strict_verdict_has_a_reason() -> None:
+    for behavior, close in [(NON_STRICT, OK), (OK, Behavior.WRONG_CODE),
+                            (OK, Behavior.FAILED_BY_CLIENT)]:
+        outcome = Outcome(behavior, "", close, "got 1002")
+        assert verdict_of(outcome) is Judgement.NON_STRICT
+        assert suite_reason(outcome).startswith("Autobahn says ")
+    assert suite_reason(Outcome(OK, "", OK, "")) == ""
+    assert suite_reason(Outcome(FAILED, "", OK, "")) == ""
 
 
 def test_informational_cases_never_fail() -> None:
@@ -352,6 +422,44 @@ def test_engine_wrong_close_code_in_category_7() -> None:
         run = run_case(_by_id("7.9.1"), host, port, FAST)  # close code 0
     assert run.outcome.behavior_close is Behavior.WRONG_CODE
     assert run.outcome.behavior is FAILED
+
+
+def test_engine_7_1_5_answered_with_1002_is_non_strict() -> None:
+    # uvicorn's answer: the close arrives mid-message, the server replies 1002.
+    def answer_1002(peer: Peer) -> None:
+        peer.close_reply(1002)
+
+    with fake_server(answer_1002) as (host, port):
+        run = run_case(_by_id("7.1.5"), host, port, FAST)
+    assert run.index_entry()["behavior"] == "FAILED"  # Autobahn's verdict, kept
+    assert run.index_entry()["behaviorClose"] == "WRONG CODE"
+    assert verdict_of(run.outcome) is Judgement.NON_STRICT
+    assert "Autobahn is stricter than RFC 6455" in suite_reason(run.outcome)
+
+
+def test_engine_server_dropping_empty_messages_is_non_strict_but_close_still_judged() -> None:
+    # daphne's behaviour: an empty message is never echoed, the close is clean.
+    def drop_empty(peer: Peer) -> None:
+        while (frame := peer.read_frame()) is not None:
+            if frame[0] in (TEXT, BINARY) and frame[3]:
+                peer.send(frame[0], frame[3])
+            elif frame[0] == CLOSE:
+                peer.send(CLOSE, struct.pack("!H", 1000))
+                break
+        peer.sock.close()
+
+    with fake_server(drop_empty) as (host, port):
+        run = run_case(_by_id("1.1.1"), host, port, FAST)
+    assert run.outcome.behavior is FAILED and run.outcome.behavior_close is OK
+    assert verdict_of(run.outcome) is Judgement.NON_STRICT
+
+    def never_close(peer: Peer) -> None:  # drops the echo and ignores the close
+        while peer.read_frame() is not None:
+            pass
+
+    with fake_server(never_close) as (host, port):
+        run = run_case(_by_id("1.1.1"), host, port, FAST)
+    assert verdict_of(run.outcome) is Judgement.FAIL
 
 
 def _linger(peer: Peer) -> None:

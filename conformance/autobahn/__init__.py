@@ -6,8 +6,11 @@ and runs through Docker. This package restates its cases (categories 1-7, 9, 10,
 same pytest session and report as the rest of the suite:
 
 * :mod:`~conformance.autobahn.model`: verdict levels, events, client actions, a case;
-* :mod:`~conformance.autobahn.cases`: the case definitions;
-* :mod:`~conformance.autobahn.engine`: the fuzzing client that runs a case;
+* :mod:`~conformance.autobahn.cases`, :mod:`~conformance.autobahn.echo_cases`: the case
+  definitions (scripted; echo loops of categories 9, 12, 13);
+* :mod:`~conformance.autobahn.engine`: the fuzzing client that runs a case, with its
+  opening handshake (:mod:`~conformance.autobahn.handshake`), bounds and result
+  (:mod:`~conformance.autobahn.run`) and wire log (:mod:`~conformance.autobahn.wirelog`);
 * :mod:`~conformance.autobahn.judge`: Autobahn's ``behavior``/``behaviorClose`` rules and
   their mapping onto this suite's verdicts;
 * :mod:`~conformance.autobahn.deflate`: the client side of permessage-deflate;

@@ -3,9 +3,7 @@
 The client behaves as Autobahn's fuzzing client does (AutobahnPython's WebSocket client
 protocol with ``failByDrop`` off, as the testsuite configures it for spec conformance):
 
-* it opens the connection (offering permessage-deflate for categories 12 and 13) and
-  checks the 101 answer (§4.1: status, ``Sec-WebSocket-Accept``, ``Upgrade``,
-  ``Connection``; extensions it did not offer are a failed handshake);
+* it opens the connection (:mod:`conformance.autobahn.handshake`);
 * it plays the case's script (:mod:`conformance.autobahn.model` actions), coalescing
   plain frames written in one go into one TCP write and giving ``sync`` frames and chops
   writes of their own;
@@ -26,27 +24,21 @@ close, valid close codes and UTF-8 close reasons, text messages valid UTF-8). A 
 recorded as a violation, which fails the behaviour, and the client fails the connection
 as Autobahn's would (a close 1002/1007 while open, a drop while closing).
 
-Waits are Autobahn's, shortened where only a bound changes (see :class:`Timing`).
+Waits are Autobahn's, shortened where only a bound changes (:class:`Timing`, in
+:mod:`conformance.autobahn.run` with :class:`CaseRun`, the result; both importable from
+here). The wire log (:mod:`conformance.autobahn.wirelog`) is a failure's evidence.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import struct
 import time
 from collections import deque
-from dataclasses import dataclass, field
 
-from conformance.autobahn.deflate import (
-    DeflateError,
-    DeflateSession,
-    NegotiationError,
-    accept_response,
-    offer_header,
-)
-from conformance.autobahn.judge import Observation, Outcome, judge
+from conformance.autobahn.deflate import DeflateError, DeflateSession
+from conformance.autobahn.handshake import HandshakeFailed, open_handshake
+from conformance.autobahn.judge import Observation, judge
 from conformance.autobahn.model import (
     Action,
     BeginFrame,
@@ -62,6 +54,8 @@ from conformance.autobahn.model import (
     SendFrame,
     SendMessage,
 )
+from conformance.autobahn.run import CaseRun, Timing
+from conformance.autobahn.wirelog import WireLog, describe
 from conformance.rawws import (
     BINARY,
     CLOSE,
@@ -72,7 +66,6 @@ from conformance.rawws import (
     Frame,
     MalformedFrame,
     RawWebSocket,
-    accept_key,
     encode_frame,
 )
 from conformance.verdicts import NoResponse
@@ -88,73 +81,10 @@ SYNC_GAP = 0.0001
 """The breath between writes that must not coalesce (Autobahn re-enters its reactor,
 reading what arrived meanwhile)."""
 
-_WIRELOG_HEAD = 60
-_WIRELOG_TAIL = 25
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long the client waits. Autobahn's own values are given in the case scripts;
-    these replace them where only a bound changes, never what is judged:
-
-    * ``reaction`` (Autobahn: ``killAfter``/``closeAfter`` of 0.5-3 s): how long a server
-      gets to do what the case expects before the client acts itself. A conforming
-      server answers in milliseconds, so this costs time only for servers that do not.
-    * ``long_reaction`` (Autobahn: ``killAfter(10)`` after 64 KiB messages).
-    * ``pause`` (Autobahn: ``continueLater(1)``, 5.19/5.20 and 6.4.x): long enough for a
-      local server to answer a ping mid-message or to fail fast on bad UTF-8.
-    * ``close_handshake`` (Autobahn: 1 s) and ``server_drop`` (Autobahn: 1 s): how long
-      the server gets to answer our close and to drop TCP after the closing handshake.
-    * ``echo_cap``: bound on the echo loops' own deadlines (60-480 s in Autobahn).
-    """
-
-    reaction: float = 0.5
-    long_reaction: float = 5.0
-    pause: float = 0.3
-    close_handshake: float = 0.5
-    server_drop: float = 0.5
-    handshake: float = 2.0
-    echo_cap: float = 10.0
-    io: float = 5.0
-
-    def timer(self, delay: float) -> float:
-        return self.long_reaction if delay >= 10 else self.reaction
-
-    def pause_for(self, delay: float) -> float:
-        return min(delay, self.pause)
-
-
-@dataclass
-class CaseRun:
-    """The result of running one case."""
-
-    case: Case
-    outcome: Outcome
-    seen: Observation
-    duration_ms: int
-    wirelog: list[str] = field(default_factory=list)
-    agent: str = ""
-
-    def index_entry(self) -> dict[str, object]:
-        """This case's entry in an Autobahn-style ``index.json``."""
-        return {
-            "behavior": str(self.outcome.behavior),
-            "behaviorClose": str(self.outcome.behavior_close),
-            "duration": self.duration_ms,
-            "remoteCloseCode": self.seen.close.remote_close_code,
-            "reportfile": None,
-        }
-
 
 def run_case(case: Case, host: str, port: int, timing: Timing | None = None) -> CaseRun:
     """Run ``case`` against the server at ``host:port`` and judge it."""
     return _Client(case, host, port, timing or Timing()).run()
-
-
-def _describe(opcode: int, payload: bytes, fin: bool, rsv: int) -> str:
-    shown = repr(payload[:32]) + (f"…[{len(payload)} bytes]" if len(payload) > 32 else "")
-    flags = ("FIN " if fin else "") + (f"RSV={rsv} " if rsv else "")
-    return f"{flags}op={opcode:#x} {shown}"
 
 
 class _Client:
@@ -167,10 +97,7 @@ class _Client:
         self.facts = self.seen.close
         self.state = "CONNECTING"
         self.conn: RawWebSocket | None = None
-        self.wirelog: list[str] = []
-        self._log_count = 0
-        self._tail: deque[str] = deque(maxlen=_WIRELOG_TAIL)
-        self.t0 = time.monotonic()
+        self.log = WireLog()
         self.timers: dict[str, float] = {}
         self.script: deque[Action] = deque(case.actions)
         self.resume_tag: str | None = None
@@ -187,21 +114,6 @@ class _Client:
         self.agent = ""
         self.t_open = 0.0
 
-    # --- logging ------------------------------------------------------------------------
-
-    def log(self, text: str) -> None:
-        stamp = f"{(time.monotonic() - self.t0) * 1000:7.1f}ms {text}"
-        self._log_count += 1
-        if len(self.wirelog) < _WIRELOG_HEAD:
-            self.wirelog.append(stamp)
-        else:
-            self._tail.append(stamp)
-
-    def _final_log(self) -> list[str]:
-        skipped = self._log_count - len(self.wirelog) - len(self._tail)
-        middle = [f"... [{skipped} wire events not shown]"] if skipped > 0 else []
-        return self.wirelog + middle + list(self._tail)
-
     # --- the run ------------------------------------------------------------------------
 
     def run(self) -> CaseRun:
@@ -217,7 +129,7 @@ class _Client:
         if self.facts.was_open:
             duration = round((time.monotonic() - self.t_open) * 1000)
         outcome = judge(self.case, self.seen)
-        return CaseRun(self.case, outcome, self.seen, duration, self._final_log(), self.agent)
+        return CaseRun(self.case, outcome, self.seen, duration, self.log.lines(), self.agent)
 
     def _open(self) -> None:
         case = self.case
@@ -225,38 +137,14 @@ class _Client:
         conn = RawWebSocket(self.host, self.port, timeout=io,
                             allow_extensions=bool(case.deflate))
         self.conn = conn
-        key = base64.b64encode(os.urandom(16))
-        extensions = offer_header(case.deflate) if case.deflate else None
-        if extensions:
-            self.log(f"TX handshake offering Sec-WebSocket-Extensions: {extensions.decode()}")
         try:
-            shake = conn.open("/", key=key, extensions=extensions,
-                              timeout=self.timing.handshake)
-        except (NoResponse, MalformedFrame) as exc:
-            self._handshake_failed(str(exc))
+            opened = open_handshake(conn, case, self.timing.handshake, self.log)
+        except HandshakeFailed as exc:
+            self.seen.handshake_error = str(exc)
+            self.log(f"opening handshake failed: {exc}")
+            self.state = "CLOSED"
             return
-        self.agent = (shake.header(b"server") or b"").decode("latin-1")
-        if shake.status != 101:
-            self._handshake_failed(f"status {shake.status} instead of 101")
-            return
-        problems = []
-        if shake.header(b"sec-websocket-accept") != accept_key(key):
-            problems.append("Sec-WebSocket-Accept does not match the key (§4.2.2)")
-        if b"websocket" not in (shake.header(b"upgrade") or b"").lower():
-            problems.append("no Upgrade: websocket")
-        if b"upgrade" not in (shake.header(b"connection") or b"").lower():
-            problems.append("no Connection: Upgrade")
-        if shake.header(b"sec-websocket-protocol") is not None:
-            problems.append("a subprotocol was selected though none was offered (§4.1)")
-        try:
-            agreement = accept_response(case.deflate,
-                                        shake.header_values(b"sec-websocket-extensions"))
-        except NegotiationError as exc:
-            problems.append(str(exc))
-            agreement = None
-        if problems:
-            self._handshake_failed("; ".join(problems))
-            return
+        self.agent, agreement = opened.agent, opened.agreement
         if agreement is not None:
             self.deflate = DeflateSession(agreement)
             self.seen.deflate = agreement.response
@@ -266,11 +154,6 @@ class _Client:
         self.state = "OPEN"
         self.facts.was_open = True
         self.t_open = time.monotonic()
-
-    def _handshake_failed(self, why: str) -> None:
-        self.seen.handshake_error = why
-        self.log(f"opening handshake failed: {why}")
-        self.state = "CLOSED"
 
     def _on_open(self) -> None:
         echo = self.case.echo
@@ -355,7 +238,7 @@ class _Client:
         data = encode_frame(opcode, payload, fin=fin, rsv=rsv)
         self.seen.tx_frames[opcode] = self.seen.tx_frames.get(opcode, 0) + 1
         extra = f" [chops of {chopsize}]" if chopsize else (" [sync]" if sync else "")
-        self.log(f"TX {_describe(opcode, payload, fin, rsv)}{extra}{note}")
+        self.log(f"TX {describe(opcode, payload, fin, rsv)}{extra}{note}")
         if chopsize:
             self._flush()
             for start in range(0, len(data), chopsize):
@@ -532,7 +415,7 @@ class _Client:
             self._drop()
 
     def _on_frame(self, frame: Frame) -> None:
-        self.log(f"RX {_describe(frame.opcode, frame.payload, frame.fin, frame.rsv)}")
+        self.log(f"RX {describe(frame.opcode, frame.payload, frame.fin, frame.rsv)}")
         if self.got_close:
             self._violation(f"a frame after the server's close frame: {frame!r} (§5.5.1)", 1002)
             return
@@ -650,22 +533,8 @@ class _Client:
     def _echo_received(self, data: bytes, binary: bool) -> None:
         echo: EchoLoop | None = self.case.echo
         assert echo is not None
-        expected = self.echo_expected
         kind = "binary" if echo.binary else "text"
-        want_len = len(expected) if echo.binary or echo.text_length is None else echo.text_length
-        got_len = len(data) if binary or echo.text_length is None else len(
-            data.decode("utf-8", "replace"))
-        problem = ""
-        if binary != echo.binary:
-            problem = (f"Echo'ed message type differs from what I sent (got binary {binary}, "
-                       f"expected binary {echo.binary}).")
-        elif got_len != want_len:
-            problem = (f"Echo'ed message length differs from what I sent (got length "
-                       f"{got_len}, expected length {want_len}).")
-        elif data != expected:
-            problem = (f"Echo'ed message contents differs from what I sent (got SHA1 "
-                       f"{hashlib.sha1(data).hexdigest()}, expected SHA1 "
-                       f"{hashlib.sha1(expected).hexdigest()}).")
+        problem = echo.mismatch(self.echo_expected, data, binary)
         if problem:
             self.seen.echo_behavior = Behavior.FAILED
             self.seen.echo_result = f"Message {self.echo_index} of {echo.count}: {problem}"

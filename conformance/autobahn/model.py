@@ -15,6 +15,7 @@ Autobahn's own ``index.json``: ``behavior`` (did the peer do what the case expec
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -39,6 +40,7 @@ __all__ = [
     "message",
     "ping",
     "pong",
+    "requirement_id",
     "timeout",
 ]
 
@@ -284,6 +286,25 @@ class EchoLoop:
     full_count: int = 0
     """Autobahn's own count when ``count`` was reduced for the default run."""
 
+    def mismatch(self, expected: bytes, data: bytes, binary: bool) -> str:
+        """What is wrong with the echo ``data`` of the message ``expected``, in
+        Autobahn's words (type, then length, then content); empty when it is right."""
+        want_len = len(expected) if self.binary or self.text_length is None \
+            else self.text_length
+        got_len = len(data) if binary or self.text_length is None else len(
+            data.decode("utf-8", "replace"))
+        if binary != self.binary:
+            return (f"Echo'ed message type differs from what I sent (got binary {binary}, "
+                    f"expected binary {self.binary}).")
+        if got_len != want_len:
+            return (f"Echo'ed message length differs from what I sent (got length "
+                    f"{got_len}, expected length {want_len}).")
+        if data != expected:
+            return (f"Echo'ed message contents differs from what I sent (got SHA1 "
+                    f"{hashlib.sha1(data).hexdigest()}, expected SHA1 "
+                    f"{hashlib.sha1(expected).hexdigest()}).")
+        return ""
+
 
 @dataclass(frozen=True)
 class Case:
@@ -328,3 +349,16 @@ class Case:
         chopped = any(isinstance(action, SendFrame) and (action.chopsize or action.sync)
                       for action in self.actions)
         return chopped and any(level is Behavior.NON_STRICT for level, _ in self.outcomes)
+
+
+_OWN_REQUIREMENT = {"2.10": "AB-2.10", "2.11": "AB-2.10", "7.1.6": "AB-7.1.6"}
+
+
+def requirement_id(case_id: str) -> str:
+    """The catalogued requirement an Autobahn case judges: ``AB-`` plus the Autobahn
+    sub-category (``AB-1.1``, ``AB-6.12``), or the category where Autobahn has none
+    (``AB-2``), except the cases with a requirement of their own."""
+    if case_id in _OWN_REQUIREMENT:
+        return _OWN_REQUIREMENT[case_id]
+    parts = case_id.split(".")
+    return "AB-" + (".".join(parts[:-1]) if len(parts) == 3 else parts[0])

@@ -89,7 +89,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "MAIN-006", MAY, _MAIN, "Applications (188-190)",
         'There may also be a spec-specific version present as scope["asgi"]["spec_version"]',
-        'scope["asgi"]["spec_version"], when present, is a "major.minor" str.',
+        'scope["asgi"]["spec_version"], when present, is a "major.minor" str (n/a when '
+        "absent).",
     ),
     Requirement(
         "MAIN-008", SHOULD, _MAIN, "Protocol Specifications (237-238)",
@@ -130,7 +131,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "MAIN-020", WILL, _MAIN, "Extensions (314-315)",
         "an extensions entry in the scope dictionary, which is itself a dict",
-        'scope["extensions"], when present, is a dict.',
+        'scope["extensions"], when present, is a dict (n/a when absent).',
     ),
     Requirement(
         "MAIN-021", SHOULD, _MAIN, "Extensions (318-323)",
@@ -186,7 +187,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "HTTP-008", MAY, _WWW, "HTTP Connection Scope (107-110)",
         "excluding any query string, unmodified from the bytes that were received",
-        "raw_path, when provided, is the exact bytes of the target's path, without the query.",
+        "raw_path, when provided, is the exact bytes of the target's path, without the query "
+        "(n/a when absent).",
     ),
     Requirement(
         "HTTP-009", WILL, _WWW, "HTTP Connection Scope (112-113)",
@@ -232,13 +234,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "HTTP-019", WILL, _WWW, "HTTP Connection Scope (130-133)",
         "``port`` is the remote port as an integer",
-        "client is (remote address as str, remote port as int), or absent.",
+        "client is (remote address as str, remote port as int); n/a when absent.",
     ),
     Requirement(
         "HTTP-020", WILL, _WWW, "HTTP Connection Scope (135-139)",
         "``host`` is the listening address for this server, and ``port`` is the integer "
         "listening port",
-        "server is (listening address as str, listening port as int), or absent.",
+        "server is (listening address as str, listening port as int); n/a when absent.",
     ),
     Requirement(
         "HTTP-021", MAY, _WWW, "HTTP Connection Scope (141-143)",
@@ -472,7 +474,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "LIFE-003", WILL, _LIFE, "Scope (49-51)",
         "An empty namespace where the application can persist state",
-        "The lifespan scope's state, when present, is an empty dict at the call.",
+        "The lifespan scope's state, when present, is an empty dict at the call (n/a when "
+        "absent: the server does not support state).",
     ),
     Requirement(
         "LIFE-004", WILL, _LIFE, "Startup - receive event (92-97)",
@@ -611,8 +614,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "EXT-020", WILL, _EXT, "Early Hints (177-187)",
+        "ASGI servers that implement this extension will allow early hints to be sent. "
         "These servers will provide http.response.early_hint",
-        "early_hint is advertised exactly when the server sends its 103 responses.",
+        "Advertised, early hints are allowed (send() accepts one, the response completes); "
+        "not advertised, no 103 goes out.",
     ),
     Requirement(
         "EXT-021", SHOULD, _EXT, "Early Hints (201-202)",
@@ -670,7 +675,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "EXT-030", MUST, _TLS, "TLS Connection Scope (54-58)",
         "server_cert ... The PEM-encoded conversion of the x509 certificate sent by the "
         "server ... Mandatory.",
-        "server_cert is the certificate the server presented, as PEM, or None.",
+        "server_cert is the certificate the server presented, as PEM (n/a when None: the "
+        "server is unable to provide it).",
     ),
     Requirement(
         "EXT-031", MUST, _TLS, "TLS Connection Scope (96-101)",

@@ -58,7 +58,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "WS-010", MAY, _WWW, "WebSocket Connection Scope (318-321)",
         "raw_path ... excluding any query string, unmodified from the bytes",
-        "raw_path, when provided, is the path's bytes as received, without the query.",
+        "raw_path, when provided, is the path's bytes as received, without the query "
+        "(n/a when absent).",
     ),
     Requirement(
         "WS-011", WILL, _WWW, "WebSocket Connection Scope (323-324)",
@@ -87,13 +88,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "WS-017", WILL, _WWW, "WebSocket Connection Scope (341-344)",
-        "client ... A two-item iterable of [host, port]",
-        "client, when present, is [host str, port int] of the peer.",
+        "client (Iterable[Unicode string, int]) -- A two-item iterable of [host, port]",
+        "client, when present, is [host str, port int] of the peer (n/a when absent).",
     ),
     Requirement(
         "WS-018", WILL, _WWW, "WebSocket Connection Scope (346-350)",
-        "server ... Either a two-item iterable of [host, port]",
-        "server, when present, is [host str, port int] of the listening socket.",
+        "server ... Either a two-item iterable of [host, port], where host is the listening "
+        "address for this server, and port is the integer listening port",
+        "server, when present, is [host str, port int] of the listening socket (n/a when "
+        "absent).",
     ),
     Requirement(
         "WS-019", WILL, _WWW, "WebSocket Connection Scope (352-353)",
@@ -125,7 +128,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "WS-024", MUST, _WWW, "Connect, Close (370-371, 486-489)",
         "the server must close the connection with a HTTP 403 error code (Forbidden), and "
         "not complete the WebSocket handshake",
-        "A close before accept gives the client an HTTP 403 and no 101.",
+        "A close before accept gives the client an HTTP 403 and no 101 (a TCP connection "
+        "left open after the 403 is non-strict).",
     ),
     Requirement(
         "WS-025", SHOULD, _WWW, "Disconnect - receive event (444-446)",
@@ -171,7 +175,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "WS-033", WILL, _WWW, "Send - send event (435-436)",
-        "Exactly one of bytes or text must be non-None. One or both keys may be present",
+        "Sent by the application to send a data message to the client. ... Exactly one of "
+        "bytes or text must be non-None. One or both keys may be present",
         "The other key may be None; empty text and empty bytes are sent, not dropped.",
     ),
     Requirement(
@@ -247,7 +252,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "EXT-003", WILL, _EXT, "Websocket Denial Response (38-41)",
-        "a structure that matches the http.response.start and http.response.body messages",
+        "This will allow the ASGI Framework to send HTTP response messages ... with a "
+        "structure that matches the http.response.start and http.response.body messages",
         "The denial messages take http.response defaults (no headers key, no more_body).",
     ),
     Requirement(

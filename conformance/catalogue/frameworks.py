@@ -89,7 +89,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "The server will ensure that a *shallow copy* of the namespace is passed into "
         "each subsequent request/response call into the application.",
         "What the lifespan yields is in every request's request.state, and what a request "
-        "adds there does not leak into the next; a server without lifespan fails this.",
+        "adds there does not leak into the next; n/a for a server without lifespan state "
+        "(an optional feature), judged by its probe app's lifespan scope.",
     ),
     Requirement(
         "FW-GZIP", SHOULD, _WWW, "Response Start - send event (195-197)",

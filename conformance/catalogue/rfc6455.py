@@ -35,7 +35,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RFC6455-4.2.2-2", MUST, _RFC, "4.2.2 /version/, 4.4",
         "the server MUST abort the WebSocket handshake ... and instead send an appropriate "
         "HTTP error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header",
-        "A version other than 13 gets a 4xx (426 suggested) naming Sec-WebSocket-Version.",
+        "A version other than 13 gets a 4xx (426 suggested) naming Sec-WebSocket-Version "
+        "(accepting a registered draft version the server understands, 8, is non-strict: "
+        "§4.4).",
     ),
     Requirement(
         "RFC6455-4.2.1-2", MUST, _RFC, "4.2.1",

@@ -72,7 +72,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- RFC 9112 §6.3 Message Body Length ------------------------------------------------
     Requirement(
-        "RFC9112-6.3-1", MUST, _RFC, "§6.3 Message Body Length",
+        "RFC9112-6.3-1", WILL, _RFC, "§6.3 Message Body Length",
         "If a valid Content-Length header field is present without Transfer-Encoding, its "
         "decimal value defines the expected message body length in octets.",
         "A response whose app set Content-Length carries exactly that many body bytes and "
@@ -89,7 +89,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "the chunked transfer coding is not the final encoding ... the server MUST respond "
         "with the 400 (Bad Request) status code and then close the connection.",
         "A request whose Transfer-Encoding does not end in chunked is refused (400; 501 for "
-        "an unknown coding is tolerated) and the connection closed; the app never sees it.",
+        "an unknown coding is tolerated) and the connection closed; the app is never given "
+        "its body (an app called before the refusal is non-strict: the RFC asks only for "
+        "the 400 and the close).",
     ),
     Requirement(
         "RFC9112-6.3-4", MUST, _RFC, "§6.3 Message Body Length (rule 5)",
@@ -104,7 +106,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "If the sender closes the connection ... before the indicated number of octets are "
         "received, the recipient MUST consider the message to be incomplete",
         "A request body cut short by the client's close is never delivered as complete: "
-        "the app sees http.disconnect, and the server closes its side.",
+        "the app sees http.disconnect, and the server closes its side (n/a for what the app "
+        "sees when the server never called it).",
     ),
     Requirement(
         "RFC9112-6.3-6", WILL, _RFC, "§6.3 Message Body Length (rule 7)",
@@ -164,8 +167,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RFC9112-7.1.1-1", MUST, _RFC, "§7.1.1 Chunk Extensions",
         "A recipient MUST ignore unrecognized chunk extensions.",
-        "Chunk extensions of every grammatical shape (token or quoted values, several, BWS "
-        "around ';' and '=') are ignored and the body decoded.",
+        "Chunk extensions of every grammatical shape (token or quoted values, several) are "
+        "ignored and the body decoded (BWS around ';' and '=': RFC9110-5.6.3-1).",
     ),
     Requirement(
         "RFC9112-7.1.2-1", MUST, _RFC, "§7.1.2 Chunked Trailer Section",
@@ -191,7 +194,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "If the received protocol is HTTP/1.0 ... otherwise, the connection will close "
         "after the current response.",
         "An HTTP/1.0 request without keep-alive gets its response and then the connection "
-        "closes: a request pipelined after it is not served.",
+        "closes: a request pipelined after it is not served (a 4xx in place of the app's "
+        "response, blaming the pipelined bytes, is non-strict).",
     ),
     Requirement(
         "RFC9112-9.3-4", MAY, _RFC, "§9.3 Persistence",
@@ -223,7 +227,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RFC9112-9.6-3", MUST, _RFC, "§9.6 Tear-down",
         "The server MUST NOT process any further requests received on that connection.",
-        "A request pipelined after one carrying Connection: close never reaches the app.",
+        "A request pipelined after one carrying Connection: close never reaches the app "
+        "(a 4xx in place of the first response, blaming the request the client should not "
+        "have sent, is non-strict).",
     ),
     Requirement(
         "RFC9112-9.6-4", MUST, _RFC, "§9.6 Tear-down",
@@ -242,6 +248,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- RFC 9110 -------------------------------------------------------------------------
     Requirement(
+        "RFC9110-5.6.3-1", MUST, _SEM, "§5.6.3 Whitespace; RFC 9112 §7.1.1",
+        "A recipient MUST parse for such bad whitespace and remove it before interpreting "
+        "the protocol element.",
+        "Bad whitespace (BWS) around the ';' and '=' of a chunk extension is parsed and "
+        "removed: the extension is ignored and the body decoded, never refused as malformed.",
+    ),
+    Requirement(
         "RFC9110-2.2-1", MUST, _SEM, "§2.2 Requirements Notation; §5.5 Field Values",
         "A sender MUST NOT generate protocol elements that do not match the grammar defined "
         "by the corresponding ABNF rules.",
@@ -259,8 +272,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RFC9110-6.6.1-1", MUST, _SEM, "§6.6.1 Date",
         "An origin server with a clock MUST generate a Date header field in all 2xx "
         "(Successful), 3xx (Redirection), and 4xx (Client Error) responses",
-        "2xx, 3xx and 4xx responses (the app's and the server's own 400) carry one Date in "
-        "IMF-fixdate form.",
+        "2xx, 3xx and 4xx responses carry one Date in IMF-fixdate form: the server's own "
+        "(its 400) must; on the app's, the server adding Date is non-strict (the origin "
+        "server is server and app together, and ASGI assigns Date to neither).",
     ),
     Requirement(
         "RFC9110-8.6-1", MUST, _SEM, "§8.6 Content-Length",
@@ -273,15 +287,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RFC9110-8.6-2", MUST, _SEM, "§8.6 Content-Length",
         "A server MUST NOT send a Content-Length header field in any response with a status "
         "code of 1xx (Informational) or 204 (No Content).",
-        "A 204 response carries no Content-Length, neither added by the server nor passed "
-        "through from the app.",
+        "A 204 response carries no Content-Length added by the server; one the app set and "
+        "the server passed on is non-strict (ASGI hands the app's headers through).",
     ),
     Requirement(
         "RFC9110-8.6-3", MUST, _SEM, "§8.6 Content-Length",
         "a sender MUST NOT forward a message with a Content-Length header field value that "
         "is known to be incorrect",
-        "When the app ends its response short of its Content-Length, the server closes the "
-        "connection: it never starts another response inside the declared body.",
+        "When the app's body disagrees with its Content-Length, the server never writes a "
+        "message that length misdescribes: it closes rather than start another response "
+        "inside a short body, and never writes bytes beyond a long one.",
     ),
     Requirement(
         "RFC9110-9.3.2-1", MUST, _SEM, "§9.3.2 HEAD",

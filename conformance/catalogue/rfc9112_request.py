@@ -165,7 +165,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "The target URI is the request-target when the request-target is in absolute-form. "
         "In that case, a server will parse the URI into its generic components",
         "For an absolute-form target the app's path, raw_path and query_string are the "
-        "URI's path and query, not the whole URI.",
+        "URI's path and query, not the whole URI. Derived: the RFC has the server parse "
+        "the URI, but ASGI defines path as the \"HTTP request target excluding any query "
+        "string\", which for this form is the whole URI.",
+        derived=True,
     ),
     # --- RFC 9112 §5 Field Syntax -----------------------------------------------------------
     Requirement(
@@ -178,8 +181,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "RFC9112-5.1-2", WILL, _H1, "§5.1 Field Line Parsing",
-        "OWS occurring before the first non-whitespace octet of the field line value, or "
-        "after the last non-whitespace octet of the field line value, is excluded by parsers",
+        "The field line value does not include that leading or trailing whitespace: OWS "
+        "occurring before the first non-whitespace octet ... or after the last ... is "
+        "excluded by parsers",
         "Leading and trailing SP/HTAB around a field value are stripped; inner whitespace "
         "is kept.",
     ),

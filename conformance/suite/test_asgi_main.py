@@ -78,11 +78,12 @@ def test_receive_and_send_are_awaitable_callables(probe):
 
 @req("MAIN-006")
 def test_http_spec_version_format(probe):
-    """The http scope's spec_version, when present, is a "major.minor" str."""
+    """The http scope's spec_version, when present, is a "major.minor" str; n/a when
+    absent (there is no value whose format could be judged)."""
     _, call = probe.get("/")
     asgi = call.scope.get("asgi") or {}
     if "spec_version" not in asgi:
-        return
+        not_applicable("the http scope carries no asgi spec_version")
     value = asgi["spec_version"]
     assert type(value) is str and re.fullmatch(r"\d+\.\d+", value), (
         f"spec_version is {value!r}")
@@ -135,7 +136,8 @@ def test_event_values_have_allowed_types(probe, source):
                                                                             soft)]
     assert not bad, f"disallowed types in {scope_type} events: {bad}"
     if soft:
-        non_strict(f"tuples where lists should be: {soft}")
+        non_strict(f"tuples where lists should be: {soft}; asgi.rst says only that "
+                   f"\"tuples should be encoded as lists\" (SHOULD)")
 
 
 @req("MAIN-011")
@@ -150,11 +152,13 @@ def test_event_keys_are_str(probe, source):
 
 @req("MAIN-011")
 def test_extension_keys_are_str(probe):
-    """The keys of scope["extensions"] and of each extension's dict are str."""
+    """The keys of scope["extensions"] and of each extension's dict are str; n/a when there
+    are none (no extensions dict, MAIN-020 judging one that is not a dict, or an empty
+    one)."""
     _, call = probe.get("/")
     extensions = call.scope.get("extensions")
-    if not isinstance(extensions, dict):
-        return  # absent (or not a dict: MAIN-020 judges that)
+    if not isinstance(extensions, dict) or not extensions:
+        not_applicable(f"scope['extensions'] has no keys to judge: {extensions!r}")
     wrong = [k for k in extensions if type(k) is not str]
     wrong += [f"{name}.{k!r}" for name, value in extensions.items() if isinstance(value, dict)
               for k in value if type(k) is not str]
@@ -178,10 +182,11 @@ def test_extra_event_keys_accepted(probe):
 
 @req("MAIN-020")
 def test_extensions_is_a_dict(probe):
-    """scope["extensions"], when present, is a dict."""
+    """scope["extensions"], when present, is a dict; n/a when absent (or None, its
+    default)."""
     _, call = probe.get("/")
-    if "extensions" not in call.scope or call.scope["extensions"] is None:
-        return
+    if call.scope.get("extensions") is None:
+        not_applicable("the http scope carries no extensions")
     assert type(call.scope["extensions"]) is dict, (
         f"scope['extensions'] is {type_name(call.scope['extensions'])}")
 

@@ -19,10 +19,16 @@ OK                            pass
 NON-STRICT                    non-strict (an alternative Autobahn accepts)
 INFORMATIONAL                 pass, the information in the case's message
 UNIMPLEMENTED                 n/a (the server did not negotiate permessage-deflate)
-FAILED, UNCLEAN               fail (non-strict for SHOULD/MAY requirements)
+FAILED, UNCLEAN               fail (non-strict for SHOULD/MAY requirements, and where
+                              Autobahn is stricter than RFC 6455: a FAILED that rests
+                              only on the close code of category 7, or only on the
+                              echoed messages; see :mod:`conformance.autobahn.judge`)
 WRONG CODE, FAILED BY CLIENT  non-strict (the RFC's SHOULDs on the close code and on
                               the server closing TCP first)
 ============================  ===============================================
+
+A non-strict verdict's message starts with why the RFC permits it, naming Autobahn's
+verdict; ``<server>-autobahn.json`` keeps Autobahn's own verdicts unchanged.
 
 A case takes the worse of its two verdicts; failures show both, what was expected,
 what was received and the client's wire log (frames sent and received, with times).
@@ -45,7 +51,7 @@ import pytest
 
 from conformance.autobahn.cases import all_cases
 from conformance.autobahn.engine import CaseRun, run_case
-from conformance.autobahn.judge import Judgement, verdict_of
+from conformance.autobahn.judge import Judgement, suite_reason, verdict_of
 from conformance.autobahn.model import Behavior, Case, Event
 from conformance.autobahn.results import PROPERTY
 from conformance.plugin import serve_app
@@ -193,7 +199,7 @@ def _judge(run: CaseRun) -> None:
                        f"permessage-deflate in Sec-WebSocket-Extensions (offered: {offered})")
     message = _evidence(run)
     if judgement is Judgement.NON_STRICT:
-        non_strict(message)
+        non_strict(f"{suite_reason(run.outcome)}\n{message}")
     raise AssertionError(message)
 
 

@@ -161,10 +161,13 @@ LINKS = [b"</style.css>; rel=preload; as=style", b"</script.js>; rel=preload; as
 
 @req("EXT-020")
 def test_early_hint_advertised_when_implemented(probe, advertised):
-    """No 103 Early Hints response goes out for a server that does not advertise
-    early_hint. (An advertising server may ignore hints, EXT-022.)"""
+    """A server that advertises early_hint allows early hints: send() accepts one and the
+    final response follows (whether a 103 goes out is EXT-021/022: ignoring a hint is
+    allowed). A server that does not advertise it sends no 103 (n/a when it sends
+    none)."""
     steps = [["receive_body"], ["send", _start(200, [_length(2)])],
              ["send", {"type": EARLY_HINT, "links": LINKS}], ["send", _body(b"ok")]]
+    response: Response | None = None
     try:
         response = _run(probe, steps, timeout=1.0)
         hints = [i for i in response.informational if i.status == 103]
@@ -172,7 +175,14 @@ def test_early_hint_advertised_when_implemented(probe, advertised):
     except (NoResponse, MalformedResponse) as exc:
         works, evidence = False, str(exc)
     if EARLY_HINT in _offered(advertised):
-        return  # sending hints or ignoring them are both allowed
+        outcome = _sends(probe, EARLY_HINT)[0]
+        assert outcome["ok"], (
+            f"{EARLY_HINT} is advertised, but send() raised on an early hint: "
+            f"{outcome['error']}")
+        assert response is not None and response.status == 200 and response.body == b"ok", (
+            f"{EARLY_HINT} is advertised, but the response after an early hint broke: "
+            f"{evidence}")
+        return
     _judge_advertisement(advertised, EARLY_HINT, works, evidence)
 
 
@@ -603,13 +613,15 @@ def test_scheme_is_https_over_tls(server, tls_server):
 
 @req("EXT-030")
 def test_tls_server_cert(server, tls_server):
-    """server_cert is the PEM of the certificate the server presented (or None)."""
+    """server_cert is the PEM of the certificate the server presented; n/a when None (a
+    server unable to provide it)."""
     scope, _ = _tls_scope(tls_server)
     tls = _tls_extension(scope)
     assert "server_cert" in tls, f"server_cert missing: {sorted(tls)}"
     value = tls["server_cert"]
     if value is None:
-        return
+        not_applicable("server_cert is None: the server is unable to provide it (tls.rst: "
+                       "\"in that case this shall be None\")")
     assert isinstance(value, str), f"server_cert is {type(value).__name__}"
     assert ssl.PEM_cert_to_DER_cert(value.strip() + "\n") == ssl.PEM_cert_to_DER_cert(
         TEST_CERT), f"server_cert is not the configured certificate: {value[:120]!r}..."

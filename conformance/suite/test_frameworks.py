@@ -45,6 +45,8 @@ import pytest
 
 from conformance.launcher import ServerProcess
 from conformance.plugin import serve_app
+from conformance.session import PROBE_APP
+from conformance.suite._dedicated import read_records
 from conformance.verdicts import NoResponse, not_applicable
 
 with contextlib.suppress(ImportError):  # without them every case is n/a (see `server`)
@@ -546,12 +548,26 @@ def test_background_task_runs_after_the_response(client):
 
 @req("FW-LIFESPAN-STATE")
 @judged
-def test_lifespan_state_in_requests(client):
+def test_lifespan_state_in_requests(request, framework, client):
     """What the app's lifespan yields is in ``request.state``, and what a request adds
     there stays in that request: the second request must not see the ``scratch`` key the
-    first one set (each request gets a shallow copy). A server that never runs the
-    lifespan (daphne) fails: the app's startup, and its state, never happened."""
+    first one set (each request gets a shallow copy). Lifespan state is optional ("if
+    missing the server does not support this feature"): when the greeting is missing and
+    the same server gives the probe app's lifespan scope no state (daphne runs no lifespan
+    at all), the case is n/a; a server that offers state and loses it fails."""
     first = _json(client.get("/lifespan"))
+    if first.get("greeting") is None:
+        probe_server = serve_app(request, PROBE_APP)
+        serve_app(request, APPS[framework])  # this case's crash watch stays on its app
+        scopes = [r.data["scope"] for r in read_records(probe_server.probe_log_path)
+                  if r.kind == "call" and isinstance(r.data.get("scope"), dict)
+                  and r.data["scope"].get("type") == "lifespan"]
+        if not scopes:
+            not_applicable("the server never called the probe app with a lifespan scope "
+                           "(it does not implement lifespan, so it has no lifespan state)")
+        if "state" not in scopes[0]:
+            not_applicable("the server's lifespan scope carries no state (lifespan.rst: "
+                           "\"if missing the server does not support this feature\")")
     assert first.get("greeting") == GREETING, (
         f"request.state has no lifespan greeting ({first}): the server did not run the "
         "app's lifespan, or did not pass its state into the request")

@@ -49,13 +49,13 @@ def test_asgi_version(probe):
 
 @req("HTTP-003")
 def test_spec_version_is_published(probe):
-    """asgi["spec_version"], when present, is a published HTTP spec version."""
+    """asgi["spec_version"] is a published HTTP spec version; absent, it is "2.0" by the
+    spec's default, which is one."""
     _, call = probe.get("/")
     asgi = call.scope.get("asgi") or {}
-    if "spec_version" not in asgi:
-        return  # absent means 2.0, which is allowed
-    assert asgi["spec_version"] in SPEC_VERSIONS_HTTP, (
-        f"spec_version {asgi['spec_version']!r} is not one of {SPEC_VERSIONS_HTTP}"
+    version = asgi.get("spec_version", "2.0")
+    assert version in SPEC_VERSIONS_HTTP, (
+        f"spec_version {version!r} is not one of {SPEC_VERSIONS_HTTP}"
     )
 
 
@@ -91,11 +91,11 @@ def test_method(probe, method):
 
 @req("HTTP-006")
 def test_scheme_on_plain_connection(probe):
-    """scheme is "http" (or absent) on a plain connection, never empty."""
+    """scheme is "http" on a plain connection, never empty; absent, it is "http" by the
+    spec's default."""
     _, call = probe.get("/")
-    if "scheme" not in call.scope:
-        return
-    assert call.scope["scheme"] == "http", f"scheme is {call.scope['scheme']!r}"
+    scheme = call.scope.get("scheme", "http")
+    assert scheme == "http", f"scheme is {scheme!r}"
 
 
 @req("HTTP-007")
@@ -119,11 +119,13 @@ def test_path_is_decoded(probe, target, expected):
 
 @req("HTTP-008")
 def test_raw_path_is_exact(probe):
-    """raw_path, when given, is the target's path bytes exactly, without the query."""
+    """raw_path, when given, is the target's path bytes exactly, without the query; n/a
+    when the server gives none (optional: "Some web server implementations may be unable
+    to provide this")."""
     _, call = probe.get("/a%2Fb%20c/%7E?x=%20")
     raw_path = call.scope.get("raw_path")
     if raw_path is None:
-        return  # optional
+        not_applicable("the http scope carries no raw_path (optional; defaults to None)")
     assert type(raw_path) is bytes, f"raw_path is {type_name(raw_path)}"
     assert raw_path == b"/a%2Fb%20c/%7E"
 
@@ -205,13 +207,14 @@ def test_header_values_byte_exact(probe, value):
 
 @req("HTTP-019")
 def test_client_address(probe):
-    """client is (the peer address as str, the peer port as int)."""
+    """client is (the peer address as str, the peer port as int); n/a when absent
+    (optional, defaults to None)."""
     conn = probe.connect()
     conn.send(probe.request("GET", "/"))
     probe.read(conn)
     client = probe.scope().get("client")
     if client is None:
-        return  # optional
+        not_applicable("the http scope carries no client (optional; defaults to None)")
     assert isinstance(client, list | tuple) and len(client) == 2, f"client is {client!r}"
     host, port = client
     assert type(host) is str and host == "127.0.0.1", f"client host is {host!r}"
@@ -221,11 +224,12 @@ def test_client_address(probe):
 
 @req("HTTP-020")
 def test_server_address(probe, server):
-    """server is (the listening address as str, the listening port as int)."""
+    """server is (the listening address as str, the listening port as int); n/a when
+    absent (optional, defaults to None)."""
     _, call = probe.get("/")
     value = call.scope.get("server")
     if value is None:
-        return  # optional
+        not_applicable("the http scope carries no server (optional; defaults to None)")
     assert isinstance(value, list | tuple) and len(value) == 2, f"server is {value!r}"
     host, port = value
     assert type(host) is str and host == server.host, f"server host is {host!r}"

@@ -387,21 +387,22 @@ def test_lifespan_scope_type_and_version(server):
 
 @req("LIFE-002")
 def test_lifespan_spec_version(server):
-    """asgi["spec_version"] of the lifespan scope is absent, "1.0" or "2.0": lifespan has no
-    other version (an HTTP version such as "2.3" here is a mix-up)."""
+    """asgi["spec_version"] of the lifespan scope is "1.0" or "2.0" ("1.0" by the spec's
+    default when absent): lifespan has no other version (an HTTP version such as "2.3"
+    here is a mix-up)."""
     asgi = _main_lifespan_scope(server).get("asgi") or {}
-    if "spec_version" not in asgi:
-        return  # means "1.0"
-    assert asgi["spec_version"] in ("1.0", "2.0"), (
-        f"lifespan spec_version is {asgi['spec_version']!r}")
+    version = asgi.get("spec_version", "1.0")
+    assert version in ("1.0", "2.0"), f"lifespan spec_version is {version!r}"
 
 
 @req("LIFE-003")
 def test_lifespan_state_starts_empty(server):
-    """The lifespan scope's state, when present, is a dict and empty when the app is called."""
+    """The lifespan scope's state, when present, is a dict and empty when the app is
+    called; n/a when absent (the server does not support state)."""
     scope = _main_lifespan_scope(server)
     if "state" not in scope:
-        return  # optional: the server does not support state
+        not_applicable("the lifespan scope carries no state (optional: \"if missing the "
+                       "server does not support this feature\")")
     assert type(scope["state"]) is dict and scope["state"] == {}, (
         f"lifespan state at the call is {scope['state']!r}")
 
@@ -712,10 +713,11 @@ def test_lifespan_asgi_version(server):
 
 @req("MAIN-006")
 def test_lifespan_spec_version_format(server):
-    """The lifespan scope's spec_version, when present, is a "major.minor" str."""
+    """The lifespan scope's spec_version, when present, is a "major.minor" str; n/a when
+    absent (there is no value whose format could be judged)."""
     asgi = _main_lifespan_scope(server).get("asgi") or {}
     if "spec_version" not in asgi:
-        return
+        not_applicable("the lifespan scope carries no asgi spec_version")
     value = asgi["spec_version"]
     assert type(value) is str and re.fullmatch(r"\d+\.\d+", value), (
         f"lifespan spec_version is {value!r}")

@@ -253,7 +253,10 @@ def test_fragment_in_target(probe):
     if outcome.served:
         path = outcome.scope.get("path")
         assert path == "/p", f"/p#frag served with the fragment kept: {outcome.seen()}"
-        non_strict("served /p#frag as /p (fragment dropped) instead of answering 400")
+        non_strict("served /p#frag as /p (fragment dropped) instead of answering 400: the "
+                   "fragment is the client's fault (RFC 9112 §3.2.1: \"a client MUST send "
+                   "only the absolute path and query\"), and no sentence makes the server "
+                   "refuse it")
     assert_rejected(outcome, "target /p#frag", (400, 301))
 
 
@@ -286,13 +289,19 @@ def test_absolute_form_accepted(probe):
 )
 def test_absolute_form_path_and_query(probe, suffix, path, query):
     """For an absolute-form target the app gets the URI's path and query, as for the
-    origin-form: an app routing on path must not see "http://host/..."."""
+    origin-form: an app routing on path must not see "http://host/...". Derived (so
+    non-strict when not met): RFC 9112 §3.3 has the server parse the URI into its
+    components, but ASGI defines ``path`` as the "HTTP request target excluding any query
+    string", which for this form is the whole URI. (Accepting the form at all, a MUST,
+    is test_absolute_form_accepted.)"""
     target = b"http://" + host_value(probe) + suffix
     outcome = send(probe, head(probe, b"GET " + target + b" HTTP/1.1"))
     assert_served(outcome, f"absolute-form {target!r}")
     scope = outcome.scope
     raw = suffix.partition(b"?")[0]
-    assert (scope.get("path"), scope.get("query_string")) == (path, query), outcome.seen()
+    assert (scope.get("path"), scope.get("query_string")) == (path, query), (
+        f"the app's path is not the URI's path component ({outcome.seen()}); ASGI's "
+        f"definition of path (the request target without the query) allows the whole URI")
     assert scope.get("raw_path") in (None, raw), outcome.seen()
 
 
@@ -399,7 +408,8 @@ def test_unsupported_major_version(probe, version):
     if outcome.status == 505:
         return
     assert_rejected(outcome, f"HTTP/{version}", CLIENT_ERRORS, close_ok=True)
-    non_strict(f"HTTP/{version} refused with {outcome.answer()} rather than 505")
+    non_strict(f"HTTP/{version} refused with {outcome.answer()} rather than 505: RFC 9110 "
+               f"§6.2 says a server \"can send a 505\" (MAY), and the 4xx refuses it too")
 
 
 MALFORMED_VERSIONS = {
