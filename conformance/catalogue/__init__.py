@@ -60,6 +60,21 @@ class Requirement:
         return f"{self.spec} {self.section}"
 
 
+MUST, WILL, SHOULD, MAY = Level.MUST, Level.WILL, Level.SHOULD, Level.MAY
+
+# The documents requirements come from (``Requirement.spec``), named once.
+ASGI_MAIN = "ASGI asgi.rst"
+ASGI_WWW = "ASGI www.rst"
+ASGI_LIFESPAN = "ASGI lifespan.rst"
+ASGI_EXT = "ASGI extensions.rst"
+ASGI_TLS = "ASGI tls.rst"
+PROJECT = "asgi-conformance (project requirement)"
+RFC6455 = "RFC 6455"
+RFC7692 = "RFC 7692"
+RFC9110 = "RFC 9110"
+RFC9112 = "RFC 9112"
+
+
 class UnknownRequirement(LookupError):
     pass
 

@@ -29,12 +29,7 @@ Levels follow how Autobahn judges and what the RFC requires:
 
 from __future__ import annotations
 
-from conformance.catalogue import Level, Requirement
-
-MUST, WILL, SHOULD, MAY = Level.MUST, Level.WILL, Level.SHOULD, Level.MAY
-
-_WS = "RFC 6455"
-_PMCE = "RFC 7692"
+from conformance.catalogue import MAY, MUST, RFC6455, RFC7692, SHOULD, Requirement
 
 _UTF8_FAIL = ("When an endpoint is to interpret a byte stream as UTF-8 but finds that the "
               "byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail "
@@ -71,16 +66,16 @@ _UTF8_GROUPS: list[tuple[str, bool | None, str]] = [
 def _utf8_requirement(sub: str, valid: bool | None, title: str) -> Requirement:
     if valid is True:
         return Requirement(
-            f"AB-{sub}", MUST, _WS, "§5.6 Data Frames; §5.5.1 Close", _TEXT,
+            f"AB-{sub}", MUST, RFC6455, "§5.6 Data Frames; §5.5.1 Close", _TEXT,
             f"{title}: a text message with these valid UTF-8 payloads is accepted and "
             "echoed intact." + _ECHO_NOTE)
     if valid is False:
         return Requirement(
-            f"AB-{sub}", MUST, _WS, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
+            f"AB-{sub}", MUST, RFC6455, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
             f"{title}: a text message carrying them is not valid UTF-8, so the server fails "
             "the connection (1007 or a TCP drop), never passing it to the app.")
     return Requirement(
-        f"AB-{sub}", MUST, _WS, "§5.6 Data Frames; §8.1", _UTF8_FAIL,
+        f"AB-{sub}", MUST, RFC6455, "§5.6 Data Frames; §8.1", _UTF8_FAIL,
         f"{title}: the valid payloads are echoed, the invalid ones fail the connection "
         "(1007 or a TCP drop).")
 
@@ -120,27 +115,27 @@ _DEFLATE_PARAMS: list[tuple[str, str]] = [
 REQUIREMENTS: tuple[Requirement, ...] = (
     # --- 1 Framing -----------------------------------------------------------------------
     Requirement(
-        "AB-1.1", MUST, _WS, "§5.2 Base Framing Protocol; §5.5.1 Close",
+        "AB-1.1", MUST, RFC6455, "§5.2 Base Framing Protocol; §5.5.1 Close",
         "Payload length: 7 bits, 7+16 bits, or 7+64 bits ... " + _CLOSE_REPLY,
         "Text messages of 0 to 65536 bytes (every length encoding, and a frame written in "
         "997-byte chops) are echoed intact; the close is clean." + _ECHO_NOTE,
     ),
     Requirement(
-        "AB-1.2", MUST, _WS, "§5.2 Base Framing Protocol; §5.5.1 Close",
+        "AB-1.2", MUST, RFC6455, "§5.2 Base Framing Protocol; §5.5.1 Close",
         "Payload length: 7 bits, 7+16 bits, or 7+64 bits ... " + _CLOSE_REPLY,
         "Binary messages of 0 to 65536 bytes (every length encoding, and a frame written "
         "in 997-byte chops) are echoed intact; the close is clean." + _ECHO_NOTE,
     ),
     # --- 2 Pings/Pongs -------------------------------------------------------------------
     Requirement(
-        "AB-2", MUST, _WS, "§5.5 Control Frames; §5.5.2 Ping; §5.5.3 Pong",
+        "AB-2", MUST, RFC6455, "§5.5 Control Frames; §5.5.2 Ping; §5.5.3 Pong",
         "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, "
         "unless it already received a Close frame.",
         "A ping (up to 125 bytes, even trickled octet by octet) gets a pong with the same "
         "payload; an unsolicited pong gets nothing; a 126-byte ping fails the connection.",
     ),
     Requirement(
-        "AB-2.10", SHOULD, _WS, "§5.5.3 Pong",
+        "AB-2.10", SHOULD, RFC6455, "§5.5.3 Pong",
         "the endpoint MAY elect to send a Pong frame for only the most recently processed "
         "Ping frame.",
         "A burst of 10 pings gets 10 pongs with their payloads in order (Autobahn checks it; "
@@ -148,7 +143,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- 3 Reserved bits -----------------------------------------------------------------
     Requirement(
-        "AB-3", MUST, _WS, "§5.2 Base Framing Protocol (RSV1, RSV2, RSV3)",
+        "AB-3", MUST, RFC6455, "§5.2 Base Framing Protocol (RSV1, RSV2, RSV3)",
         "If a nonzero value is received and none of the negotiated extensions defines the "
         "meaning of such a nonzero value, the receiving endpoint MUST _Fail the WebSocket "
         "Connection_.",
@@ -157,14 +152,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- 4 Opcodes ---------------------------------------------------------------------------
     Requirement(
-        "AB-4.1", MUST, _WS, "§5.2 Base Framing Protocol (Opcode)",
+        "AB-4.1", MUST, RFC6455, "§5.2 Base Framing Protocol (Opcode)",
         "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket "
         "Connection_.",
         "A frame with a reserved non-control opcode (3-7) fails the connection; nothing "
         "after it is answered.",
     ),
     Requirement(
-        "AB-4.2", MUST, _WS, "§5.2 Base Framing Protocol (Opcode)",
+        "AB-4.2", MUST, RFC6455, "§5.2 Base Framing Protocol (Opcode)",
         "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket "
         "Connection_.",
         "A frame with a reserved control opcode (11-15) fails the connection; nothing after "
@@ -172,7 +167,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- 5 Fragmentation ----------------------------------------------------------------
     Requirement(
-        "AB-5", MUST, _WS, "§5.4 Fragmentation",
+        "AB-5", MUST, RFC6455, "§5.4 Fragmentation",
         "Control frames (see Section 5.5) MAY be injected in the middle of a fragmented "
         "message. Control frames themselves MUST NOT be fragmented.",
         "Fragmented messages are reassembled (pings between fragments answered at once); "
@@ -181,87 +176,87 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # --- 6 UTF-8 handling ---------------------------------------------------------------
     Requirement(
-        "AB-6.1", MUST, _WS, "§5.6 Data Frames; §5.4 Fragmentation; §5.5.1 Close",
+        "AB-6.1", MUST, RFC6455, "§5.6 Data Frames; §5.4 Fragmentation; §5.5.1 Close",
         _CLOSE_REPLY,
         "Empty text messages, also as three empty fragments or with only the middle "
         "fragment non-empty, are echoed." + _ECHO_NOTE,
     ),
     Requirement(
-        "AB-6.2", MUST, _WS, "§5.6 Data Frames; §5.5.1 Close", _TEXT,
+        "AB-6.2", MUST, RFC6455, "§5.6 Data Frames; §5.5.1 Close", _TEXT,
         "Valid UTF-8 text is echoed whole, whether a fragment boundary falls between or "
         "inside code points." + _ECHO_NOTE,
     ),
     Requirement(
-        "AB-6.3", MUST, _WS, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
+        "AB-6.3", MUST, RFC6455, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
         "A text message with a UTF-16 surrogate in it, whole or in 1-byte fragments, fails "
         "the connection (1007 or a TCP drop).",
     ),
     Requirement(
-        "AB-6.4", MUST, _WS, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
+        "AB-6.4", MUST, RFC6455, "§8.1 Handling Errors in UTF-8-Encoded Data", _UTF8_FAIL,
         "Text turning invalid mid-message fails the connection; at once on the offending "
         "fragment or chop is OK, only at the end of the message is non-strict.",
     ),
     *(_utf8_requirement(sub, valid, title) for sub, valid, title in _UTF8_GROUPS),
     # --- 7 Close handling ---------------------------------------------------------------
     Requirement(
-        "AB-7.1", MUST, _WS, "§5.5.1 Close", _CLOSE_REPLY,
+        "AB-7.1", MUST, RFC6455, "§5.5.1 Close", _CLOSE_REPLY,
         "The server answers a close with a close (1000) and drops TCP; frames after the "
         "client's close (a second close, a ping, text, the rest of a fragmented message) "
         "are ignored. (Another code in the reply is non-strict: the reply only "
         "\"typically echos the status code it received\".)",
     ),
     Requirement(
-        "AB-7.1.6", MAY, _WS, "§5.5.1 Close",
+        "AB-7.1.6", MAY, RFC6455, "§5.5.1 Close",
         "An endpoint MAY delay sending a Close frame until its current message is sent",
         "A 256 KiB message, a short one, then close and ping: whether the messages are "
         "echoed before the close is the server's choice (informational).",
     ),
     Requirement(
-        "AB-7.3", MUST, _WS, "§5.5.1 Close; §5.5 Control Frames", _CLOSE_REPLY,
+        "AB-7.3", MUST, RFC6455, "§5.5.1 Close; §5.5 Control Frames", _CLOSE_REPLY,
         "A close with no body, a code, or a code and a reason of up to 123 bytes is answered "
         "cleanly with 1000; a 1-byte body or a 126-byte payload gets 1002 or a TCP drop "
         "(another code in the reply is non-strict).",
     ),
     Requirement(
-        "AB-7.5", MUST, _WS, "§5.5.1 Close; §8.1", _CLOSE_REPLY,
+        "AB-7.5", MUST, RFC6455, "§5.5.1 Close; §8.1", _CLOSE_REPLY,
         "A close whose reason is not valid UTF-8 gets 1002 or 1007, or a TCP drop "
         "(another code in the reply is non-strict).",
     ),
     Requirement(
-        "AB-7.7", MUST, _WS, "§5.5.1 Close; §7.4.1 Defined Status Codes; §7.4.2 Reserved "
+        "AB-7.7", MUST, RFC6455, "§5.5.1 Close; §7.4.1 Defined Status Codes; §7.4.2 Reserved "
         "Status Code Ranges", _CLOSE_REPLY,
         "A close with a valid code (1000-1003, 1007-1011, 3000-4999) is answered cleanly "
         "with 1000 or the same code (another code is non-strict).",
     ),
     Requirement(
-        "AB-7.9", MUST, _WS, "§5.5.1 Close; §7.4.1; §7.4.2 Reserved Status Code Ranges",
+        "AB-7.9", MUST, RFC6455, "§5.5.1 Close; §7.4.1; §7.4.2 Reserved Status Code Ranges",
         _CLOSE_REPLY,
         "A close with a code no endpoint may send (0, 999, 1004-1006, 1016, 1100, 2000, "
         "2999) gets 1002 or a TCP drop (another code in the reply is non-strict: RFC 6455 "
         "names none a server must answer it with).",
     ),
     Requirement(
-        "AB-7.13", MAY, _WS, "§7.4.2 Reserved Status Code Ranges",
+        "AB-7.13", MAY, RFC6455, "§7.4.2 Reserved Status Code Ranges",
         "Status codes in the range 0-999 are not used.",
         "A close with code 5000 or 65535, which the RFC does not define: whatever the "
         "server does is recorded (informational).",
     ),
     # --- 9 Limits/Performance (opt-in) -------------------------------------------------
     *(Requirement(
-        f"AB-{sub}", SHOULD, _WS, "§10.4 Implementation-Specific Limits",
+        f"AB-{sub}", SHOULD, RFC6455, "§10.4 Implementation-Specific Limits",
         "implementations SHOULD impose implementation-specific limits on frame sizes and the "
         "total message size after reassembly from multiple frames.",
         f"{summary} A server may set its own size limits, so a refusal is non-strict.",
     ) for sub, summary in _PERFORMANCE),
     # --- 10 Misc -----------------------------------------------------------------------------
     Requirement(
-        "AB-10.1", MUST, _WS, "§5.4 Fragmentation",
+        "AB-10.1", MUST, RFC6455, "§5.4 Fragmentation",
         "Clients and servers MUST support receiving both fragmented and unfragmented messages.",
         "A 64 KiB text message in 1300-byte fragments (51 frames) is echoed whole.",
     ),
     # --- 12, 13 permessage-deflate ------------------------------------------------------------
     *(Requirement(
-        f"AB-{sub}", MUST, _PMCE, "§7.2.1 Compression; §7.2.2 Decompression",
+        f"AB-{sub}", MUST, RFC7692, "§7.2.1 Compression; §7.2.2 Decompression",
         "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the "
         "message. Decompress the resulting data using DEFLATE.",
         f"With permessage-deflate negotiated, compressed messages cut from {what}, 16 B to "
@@ -269,7 +264,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "deflate).",
     ) for sub, what in _DEFLATE_PAYLOADS),
     *(Requirement(
-        f"AB-{sub}", MUST, _PMCE, "§7.1.1, §7.1.2 Context Takeover and Window Bits",
+        f"AB-{sub}", MUST, RFC7692, "§7.1.1, §7.1.2 Context Takeover and Window Bits",
         "A server accepts an extension negotiation offer with this parameter by including "
         "the \"server_max_window_bits\" extension parameter in the extension negotiation "
         "response",
