@@ -15,20 +15,20 @@ The server separates *what ASGI means* from *how bytes travel* (hypercorn's
 
 Events flow in both directions:
 
-========================= ============================== =================================
-                          transport → mapping             mapping → transport
-========================= ============================== =================================
-:class:`HTTPTransport`    ``feed_body(data)``,            ``send_start``, ``send_body``,
-                          ``end_body()``,                 ``send_trailers``,
-                          ``on_disconnect()``             ``send_early_hint``,
-                                                          ``want_body``,
-                                                          ``finish_response``,
-                                                          ``abort_response``
-:class:`WebSocketTransport` ``feed(data)``,               ``accept``, ``reject``,
-                          ``lost(code)``,                 ``deny_start``, ``deny_body``,
-                          ``shutdown()``                  ``write`` (frames), ``close``,
-                                                          ``abort``
-========================= ============================== =================================
+=============================  ======================  ============================
+interface                      transport → mapping     mapping → transport
+=============================  ======================  ============================
+:class:`HTTPTransport`         ``feed_body(data)``,    ``send_start``, ``send_body``,
+                               ``end_body()``,         ``send_trailers``,
+                               ``on_disconnect()``     ``send_early_hint``,
+                                                       ``want_body``,
+                                                       ``finish_response``,
+                                                       ``abort_response``
+:class:`WebSocketTransport`    ``feed(data)``,         ``accept``, ``reject``,
+                               ``lost()``,             ``deny_start``, ``deny_body``,
+                               ``shutdown()``          ``write`` (frames), ``close``,
+                                                       ``abort``
+=============================  ======================  ============================
 
 and both interfaces share the flow-control surface of
 :class:`~.flow.FlowControl`: ``closed``, ``writing_paused`` with ``drain()``,

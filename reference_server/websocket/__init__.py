@@ -5,7 +5,7 @@
 - :mod:`.frames` knows the frame format and masking;
 - :mod:`.connection` is the state machine: bytes in, messages and control events out.
 
-Nothing here imports asyncio or touches a socket; ``reference_server.protocol.websocket``
+Nothing here imports asyncio or touches a socket; ``reference_server.protocol.ws_session``
 is the asyncio shell that drives it.
 """
 
