@@ -182,10 +182,6 @@ class ServerProcess:
             process.wait(timeout=self.stop_timeout)
         return process.poll()
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     # --- evidence ----------------------------------------------------------------------
 
     def stderr_tail(self, limit: int = 4000) -> str:

@@ -97,7 +97,8 @@ def test_crash_is_visible_and_restart_starts_a_new_generation(processes, tmp_pat
     assert process.process is not None
     process.process.kill()
     assert process.wait_exit(2.0) is not None and not process.alive()
-    process.restart()
+    process.stop()  # what the session does after a crash
+    process.start()
     assert process.alive() and process.generation == 2
     assert process.stderr_tail().count("--- start #") == 2
 
