@@ -70,7 +70,7 @@ UPLOAD_TIMEOUT = 5.0
 POLL = 2.0
 """Bound on polling the app for a side effect (a background job, a recorded disconnect)."""
 
-# The apps' own constants (fixtures/starlette_app.py), repeated so that the suite does not
+# The apps' own constants (fixtures/_framework_common.py), repeated so that the suite does not
 # import a framework.
 FILE_SIZE = 1024 * 1024 + 123
 FILE_SEED = 7
