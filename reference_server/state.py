@@ -55,7 +55,10 @@ class ServerState:
         self.server_header = (b"server: " + config.server_header.encode("latin-1") + b"\r\n"
                               if config.server_header else b"")
         #: The Date header's clock (the sans-I/O core is handed it, never reads one).
+        #: Error responses of the server's own always carry a Date; ``response_date`` is
+        #: what an application's response gets (None with ``--no-date-header``).
         self.date = DateCache(time.time)
+        self.response_date = self.date if config.date_header else None
         self.proxies = TrustedProxies(config.forwarded_allow_ips) if config.proxy_headers \
             else None
         self.root_path = config.root_path

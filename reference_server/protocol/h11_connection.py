@@ -60,13 +60,12 @@ class H11Connection(FlowControl):
         self.config = config = state.config
         self.parser = RequestParser(config.limits)
         self.facts: ConnectionFacts | None = None
-        self._date = state.date if config.date_header else None
         #: The request being served and its cycle.
         self.cycle: RequestCycle | None = None
         self.request: Request | None = None
         #: Frames the current response (reset per request).
         self.writer = ResponseWriter(b"GET", b"1.1", False, False, state.server_header,
-                                     self._date)
+                                     state.response_date)
         #: A 100 Continue was sent for the current request.
         self._continue_sent = False
         #: The current response is complete and the rest of its body is being dropped.

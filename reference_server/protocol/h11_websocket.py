@@ -61,12 +61,12 @@ class H11WebSocketTransport(FlowControl):
     def accept(self, subprotocol: str | None, headers: Any,
                extension: bytes | None) -> None:
         state = self.state
-        config = state.config
+        server_header = state.config.server_header
+        date = state.response_date
         response = accept_response(
             self.key, subprotocol=subprotocol, headers=headers, extension=extension,
-            server_header=config.server_header.encode("latin-1")
-            if config.server_header else None,
-            date=state.date.value() if config.date_header else None)
+            server_header=server_header.encode("latin-1") if server_header else None,
+            date=date.value() if date is not None else None)
         if self.closed:
             raise ClientDisconnected("the client closed the connection")
         self.transport.write(response)
@@ -78,7 +78,7 @@ class H11WebSocketTransport(FlowControl):
     def deny_start(self, status: Any, headers: Any) -> None:
         state = self.state
         writer = ResponseWriter(b"GET", b"1.1", False, False, state.server_header,
-                                state.date if state.config.date_header else None)
+                                state.response_date)
         writer.start(status, headers)
         self._denial = writer
 
