@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from conformance.h2probe import H2Probe, h2_probe
 from conformance.launcher import ServerProcess
 from conformance.probe import Probe
 from conformance.servers import ServerConfigError, resolve
@@ -51,6 +52,7 @@ from conformance.session import (
     requirement_of,
     session_of,
 )
+from conformance.verdicts import not_applicable
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 pytest_plugins = ["conformance.autobahn.results"]  # the Autobahn results file (index.json)
@@ -201,6 +203,22 @@ def probe(request: pytest.FixtureRequest, server: ServerProcess) -> Iterator[Pro
     """This case's handle on the probe app: requests, connections, what the app saw."""
     session = session_of(request.config)
     handle = Probe(server.host, server.port, session.logs[PROBE_APP])
+    request.node.stash[PROBE_KEY] = handle
+    yield handle
+    for conn in handle.connections:
+        conn.close()
+
+
+@pytest.fixture
+def h2probe(request: pytest.FixtureRequest) -> Iterator[H2Probe]:
+    """This case's handle on the probe app over HTTP/2 (:mod:`conformance.h2probe`); n/a
+    when the server does not speak h2 or the harness knows no way to make it."""
+    target = session_of(request.config).h2_target()
+    if isinstance(target, str):
+        not_applicable(target)
+    process, log, plan = target
+    request.node.stash[SERVER_KEY] = (process, process.generation)
+    handle = h2_probe(process, log, plan)
     request.node.stash[PROBE_KEY] = handle
     yield handle
     for conn in handle.connections:

@@ -51,15 +51,21 @@ class ServerSpec:
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Option templates: (feature, argument tokens with placeholders, see
     :data:`OPTION_FEATURES`). They tell the harness how to start this server with a root
-    path, TLS, several workers or a request-head timeout; cases needing a feature without
-    one are n/a. A built-in server carries its own (from its ``--help``);
+    path, TLS, several workers, a request-head timeout or HTTP/2; cases needing a feature
+    without one are n/a. A built-in server carries its own (from its ``--help``);
     ``--server-option`` adds to them or overrides them."""
+    lacks: tuple[tuple[str, str], ...] = ()
+    """Features the server is known not to have, with why (from its documentation): the
+    n/a reason its cases give instead of "the harness knows no option"."""
 
     def option_template(self, feature: str) -> tuple[str, ...] | None:
         for name, template in self.options:
             if name == feature:
                 return template
         return None
+
+    def lacks_reason(self, feature: str) -> str | None:
+        return dict(self.lacks).get(feature)
 
     def option_args(self, feature: str, **values: str) -> tuple[str, ...] | None:
         """The arguments that start this server with ``feature`` set to ``values`` (the
@@ -71,6 +77,13 @@ class ServerSpec:
         if any("{value_ms}" in token for token in template):
             values = {"value_ms": str(round(float(values["value"]) * 1000)), **values}
         return tuple(part.format(**values) for part in template)
+
+    def with_args(self, args: Sequence[str]) -> ServerSpec:
+        """The same command with ``args`` inserted before the app argument (click- and
+        argparse-based servers alike accept options there)."""
+        argv = list(self.argv)
+        at = next((i for i, token in enumerate(argv) if "{app}" in token), len(argv))
+        return replace(self, argv=tuple(argv[:at]) + tuple(args) + tuple(argv[at:]))
 
     def command(self, *, app: str, host: str, port: int) -> list[str]:
         module, _, attr = app.partition(":")
@@ -115,6 +128,7 @@ _SERVERS_EXTRA = "or pip install 'asgi-conformance[servers]'"
 _ROOT_PATH = ("root_path", ("--root-path", "{value}"))
 _WORKERS = ("workers", ("--workers", "{value}"))
 _SSL_CERTFILE = ("tls", ("--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}"))
+_CERTFILE = ("--certfile", "{cert}", "--keyfile", "{key}")
 
 _UVICORN = ServerSpec(
     "uvicorn",
@@ -125,6 +139,8 @@ _UVICORN = ServerSpec(
     install_hint=f"pip install 'uvicorn[standard]' {_SERVERS_EXTRA}",
     summary="uvicorn with its default HTTP implementation (httptools when installed)",
     options=(_ROOT_PATH, _WORKERS, _SSL_CERTFILE),
+    lacks=(("h2", "uvicorn does not implement HTTP/2 (its --http choices are h11 and "
+                  "httptools)"),),
 )
 
 BUILTIN: dict[str, ServerSpec] = {
@@ -140,6 +156,7 @@ BUILTIN: dict[str, ServerSpec] = {
             summary="this project's asyncio reference server",
             options=(_ROOT_PATH, _WORKERS, _SSL_CERTFILE,
                      ("head_timeout", ("--timeout-request-head", "{value}"))),
+            lacks=(("h2", "the reference server does not speak HTTP/2 yet (issue 15)"),),
         ),
         _UVICORN,
         replace(
@@ -155,8 +172,9 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="hypercorn",
             install_hint=f"pip install hypercorn {_SERVERS_EXTRA}",
             summary="hypercorn (asyncio worker)",
-            options=(_ROOT_PATH, _WORKERS,
-                     ("tls", ("--certfile", "{cert}", "--keyfile", "{key}"))),
+            # h2c (prior knowledge and Upgrade) is on by default; ALPN h2 on TLS.
+            options=(_ROOT_PATH, _WORKERS, ("tls", _CERTFILE), ("h2c", ()),
+                     ("h2_tls", _CERTFILE)),
         ),
         ServerSpec(
             "daphne",
@@ -165,7 +183,10 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="daphne",
             install_hint=f"pip install daphne {_SERVERS_EXTRA}",
             summary="daphne (Twisted)",
-            options=(_ROOT_PATH,),
+            # HTTP/2 only over TLS (Twisted's ALPN), on a second, TLS endpoint.
+            options=(_ROOT_PATH,
+                     ("h2_tls", ("-e", "ssl:{tls_port}:interface={host}:privateKey={key}:"
+                                 "certKey={cert}"))),
         ),
         ServerSpec(
             "granian",
@@ -177,7 +198,24 @@ BUILTIN: dict[str, ServerSpec] = {
             summary="granian (Rust HTTP stack) with its ASGI interface",
             options=(("root_path", ("--url-path-prefix", "{value}")), _WORKERS,
                      ("tls", ("--ssl-certificate", "{cert}", "--ssl-keyfile", "{key}")),
-                     ("head_timeout", ("--http1-header-read-timeout", "{value_ms}"))),
+                     ("head_timeout", ("--http1-header-read-timeout", "{value_ms}")),
+                     # --http auto (the default) serves h2c with prior knowledge and
+                     # offers h2 over ALPN.
+                     ("h2c", ("--http", "auto")),
+                     ("h2_tls", ("--http", "auto", "--ssl-certificate", "{cert}",
+                                 "--ssl-keyfile", "{key}"))),
+        ),
+        ServerSpec(
+            "gunicorn",
+            ("{python}", "-m", "gunicorn", "-k", "asgi", "--bind", "{host}:{port}",
+             "--log-level", "warning", "{app}"),
+            module="gunicorn.asgi",
+            distribution="gunicorn",
+            install_hint=f"pip install 'gunicorn>=27' {_SERVERS_EXTRA}",
+            summary="gunicorn's ASGI worker (-k asgi, gunicorn 27 or later)",
+            options=(_ROOT_PATH, _WORKERS, ("tls", _CERTFILE),
+                     ("h2c", ("--http-protocols", "h2,h1", "--http2-cleartext", "both")),
+                     ("h2_tls", ("--http-protocols", "h2,h1", *_CERTFILE))),
         ),
     )
 }
@@ -232,6 +270,11 @@ OPTION_FEATURES: dict[str, tuple[str, ...]] = {
     "workers": ("value",),              # number of worker processes
     "tls": ("cert", "key"),             # PEM certificate and key files
     "head_timeout": ("value", "value_ms"),  # seconds (or ms) to receive a request head
+    # HTTP/2: h2c with prior knowledge on the main port (no arguments when the server does
+    # it by default: --server-option 'h2c='), and h2 over TLS with ALPN. A TLS listener
+    # on a port of its own says so with {tls_port} (and may use {host}).
+    "h2c": (),
+    "h2_tls": ("cert", "key", "tls_port", "host"),
 }
 
 
@@ -247,7 +290,8 @@ def parse_server_option(item: str) -> tuple[str, tuple[str, ...]]:
             "e.g. --server-option 'root_path=--root-path {value}'")
     allowed = OPTION_FEATURES[feature]
     argv, seen = _split_checked(args, allowed, f"--server-option {item!r}")
-    if allowed[0] not in seen and not (feature == "head_timeout" and "value_ms" in seen):
+    if allowed and allowed[0] not in seen and not (
+            feature == "head_timeout" and "value_ms" in seen):
         raise ServerConfigError(
             f"--server-option {item!r}: the arguments must contain {{{allowed[0]}}}")
     return feature, argv

@@ -24,18 +24,21 @@ from __future__ import annotations
 
 import datetime
 import signal
+import tempfile
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
 import conformance
-from conformance import catalogue
+from conformance import catalogue, h2probe
 from conformance.baseline import Baseline, BaselineError, Comparison, compare, read_baseline
+from conformance.h2probe import H2Plan
 from conformance.launcher import ServerProcess, ServerStartError
 from conformance.probe import Probe, ProbeLog, new_probe_id
+from conformance.rawh2 import H2Connection
 from conformance.rawhttp import RawConnection, render_transcript
 from conformance.report import model, safe_basename, write_reports
 from conformance.servers import ServerSpec
@@ -51,7 +54,7 @@ from conformance.verdicts import (
 from fixtures import typedjson
 
 PROBE_APP = "fixtures.probe:app"
-CASE_FIXTURES = frozenset({"server", "probe"})
+CASE_FIXTURES = frozenset({"server", "probe", "h2probe"})
 """A test that uses any of these is a conformance case and must name a requirement."""
 RESULT_PROPERTY = "asgi_conformance"
 """The user property a judged case carries its :class:`~conformance.report.model.CaseResult`
@@ -160,6 +163,9 @@ class ConformanceSession:
         self.started_at = datetime.datetime.now(datetime.UTC)
         self.t0 = time.monotonic()
         self.report_paths: dict[str, Path] = {}
+        self._h2_plan: H2Plan | str | None = None
+        self._h2_failed: dict[str, str] = {}
+        self.h2_workdir = Path(tempfile.mkdtemp(prefix="asgi-conformance-h2-"))
         self._report: model.RunReport | None = None
 
     # --- servers ---------------------------------------------------------------------------
@@ -168,17 +174,24 @@ class ConformanceSession:
         self.session_errors.append(message)
         pytest.exit(f"asgi-conformance: {message}", returncode=pytest.ExitCode.INTERRUPTED)
 
-    def server_for(self, app: str) -> ServerProcess:
-        process = self.servers.get(app)
+    def server_for(self, app: str, variant: str = "", args: Sequence[str] = ()
+                   ) -> ServerProcess:
+        """The server serving ``app``, started once and restarted after a crash. A
+        ``variant`` is a second process for the same app started with ``args`` (the h2
+        listener); a variant that does not start raises :class:`ServerStartError` for its
+        cases to report, while the main process not starting ends the run."""
+        key = f"{app}#{variant}" if variant else app
+        process = self.servers.get(key)
         if process is None:
+            spec = self.spec.with_args(args) if args else self.spec
             process = ServerProcess(
-                self.spec, app, start_timeout=self.config.getoption("--server-start-timeout")
+                spec, app, start_timeout=self.config.getoption("--server-start-timeout")
             )
-            self.servers[app] = process
-            self._start(process)
-            self.logs[app] = ProbeLog(process.probe_log_path)
-            if app == PROBE_APP:
-                self._profile(process, self.logs[app])
+            self.servers[key] = process
+            self.logs[key] = ProbeLog(process.probe_log_path)
+            self._start(process, fatal=not variant)
+            if app == PROBE_APP and not variant:
+                self._profile(process, self.logs[key])
             elif not self.server_info:
                 self.server_info = {"command": process.describe()}
         elif not process.alive():
@@ -189,14 +202,37 @@ class ConformanceSession:
                 )
             self.restarts += 1
             process.stop()
-            self._start(process)
+            self._start(process, fatal=not variant)
         return process
 
-    def _start(self, process: ServerProcess) -> None:
+    def h2_target(self) -> tuple[ServerProcess, ProbeLog, H2Plan] | str:
+        """The probe app served over h2 (see :mod:`conformance.h2probe`), started on first
+        use; or why the server cannot be reached over h2 (the cases' n/a reason)."""
+        if self._h2_plan is None:
+            self._h2_plan = h2probe.plan(self.spec, self.h2_workdir)
+        if isinstance(self._h2_plan, str):
+            return self._h2_plan
+        key = f"{PROBE_APP}#{h2probe.H2_VARIANT}"
+        if key in self._h2_failed:
+            raise HarnessError(self._h2_failed[key])
+        try:
+            process = self.server_for(PROBE_APP, h2probe.H2_VARIANT, self._h2_plan.args)
+        except ServerStartError as exc:
+            self._h2_failed[key] = (f"the server did not start with "
+                                    f"{self._h2_plan.describe()}: {exc}")
+            raise HarnessError(self._h2_failed[key]) from None
+        tls_port = self._h2_plan.tls_port
+        if tls_port and not h2probe.wait_listening(process.host, tls_port):
+            raise HarnessError(f"the server's TLS endpoint did not listen on port {tls_port}")
+        return process, self.logs[key], self._h2_plan
+
+    def _start(self, process: ServerProcess, fatal: bool = True) -> None:
         try:
             process.start()
         except ServerStartError as exc:
-            self._abort(str(exc))
+            if fatal:
+                self._abort(str(exc))
+            raise
 
     def _profile(self, process: ServerProcess, log: ProbeLog) -> None:
         """Ask the probe for a scope once: what the server advertises (spec_version,
@@ -282,7 +318,11 @@ class ConformanceSession:
         if probe is not None:
             sent_parts, received_parts = [], []
             for index, conn in enumerate(probe.connections, 1):
-                sent, received = render_transcript(conn.transcript)
+                if isinstance(conn, H2Connection):
+                    sent, received = conn.render_frames(), f"(see sent: {len(conn.frame_log)} "\
+                        "frames both ways, in order)"
+                else:
+                    sent, received = render_transcript(conn.transcript)
                 label = f"--- connection {index} (client port {conn.local_port})"
                 sent_parts.append(f"{label}\n{sent}")
                 received_parts.append(f"{label}\n{received}")

@@ -73,6 +73,9 @@ RFC6455 = "RFC 6455"
 RFC7692 = "RFC 7692"
 RFC9110 = "RFC 9110"
 RFC9112 = "RFC 9112"
+RFC9113 = "RFC 9113"
+RFC7541 = "RFC 7541"
+RFC8441 = "RFC 8441"
 
 
 class UnknownRequirement(LookupError):
@@ -82,17 +85,22 @@ class UnknownRequirement(LookupError):
 def _build() -> dict[str, Requirement]:
     from conformance.catalogue import (
         asgi,
+        asgi_h2,
         asgi_websocket,
         autobahn,
         frameworks,
+        h2_dos,
         rfc6455,
+        rfc7541,
         rfc9112,
         rfc9112_request,
+        rfc9113,
+        rfc9113_frames,
     )
 
     table: dict[str, Requirement] = {}
     for module in (asgi, asgi_websocket, rfc9112, rfc9112_request, autobahn, rfc6455,
-                   frameworks):
+                   frameworks, rfc9113, rfc9113_frames, rfc7541, asgi_h2, h2_dos):
         for req in module.REQUIREMENTS:
             if req.id in table:
                 raise ValueError(f"duplicate requirement id {req.id}")

@@ -20,7 +20,7 @@ import json
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +50,6 @@ def option_args(spec: ServerSpec, feature: str, **values: str) -> tuple[str, ...
 def option_hint(feature: str) -> str:
     """How a user tells the harness the option an n/a case was missing."""
     return f" (give it with --server-option '{feature}=ARGS')"
-
-
-def with_args(spec: ServerSpec, args: Sequence[str]) -> ServerSpec:
-    """The same command with ``args`` inserted before the app argument (click- and
-    argparse-based servers alike accept options there)."""
-    argv = list(spec.argv)
-    at = next((i for i, token in enumerate(argv) if "{app}" in token), len(argv))
-    return replace(spec, argv=tuple(argv[:at]) + tuple(args) + tuple(argv[at:]))
 
 
 def read_records(path: Path) -> list[Record]:
@@ -101,7 +93,7 @@ class Dedicated:
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = ServerProcess(
-            with_args(self.spec, self.args), self.app, start_timeout=self.start_timeout,
+            self.spec.with_args(self.args), self.app, start_timeout=self.start_timeout,
             stop_timeout=3.0, env=dict(self.env), workdir=self.workdir,
         )
 

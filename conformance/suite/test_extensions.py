@@ -33,6 +33,7 @@ from conformance.suite._dedicated import (
 )
 from conformance.suite._events import response_body as _body
 from conformance.suite._events import response_start as _start
+from conformance.testcert import TEST_CERT, TEST_KEY
 from conformance.verdicts import NoResponse, not_applicable
 from fixtures import typedjson
 
@@ -487,28 +488,6 @@ def test_no_tls_extension_on_plain_http(probe):
 
 
 # --- tls over a TLS listener (EXT-030..035, HTTP-006) -------------------------------------------
-
-# A self-signed P-256 test certificate for 127.0.0.1 (valid until 2126), only ever used on
-# loopback by this suite.
-TEST_CERT = """-----BEGIN CERTIFICATE-----
-MIIBwjCCAWegAwIBAgIUDrrI2IGbSyEYH93D6eum7Iy5TWYwCgYIKoZIzj0EAwIw
-JzElMCMGA1UEAwwcYXNnaS1jb25mb3JtYW5jZSB0ZXN0IHNlcnZlcjAgFw0yNjEx
-MjMxMTUzNTBaGA8yMTI2MTAzMDExNTM1MFowJzElMCMGA1UEAwwcYXNnaS1jb25m
-b3JtYW5jZSB0ZXN0IHNlcnZlcjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABCcN
-5xAJnqyaI3N3vak/8Nyx800ERF4Nx8XTxtM5b1L1bVI7xNfvXtlSYPet+oL+CjI2
-3gke4sdyTwNwIdzTOP+jbzBtMB0GA1UdDgQWBBRsEHSI9b8v2Ku7WqDS4QcT71qh
-RDAfBgNVHSMEGDAWgBRsEHSI9b8v2Ku7WqDS4QcT71qhRDAPBgNVHRMBAf8EBTAD
-AQH/MBoGA1UdEQQTMBGHBH8AAAGCCWxvY2FsaG9zdDAKBggqhkjOPQQDAgNJADBG
-AiEAl3HMLf9ItuInSmMt5QoHByecrqUxZcXfjoH89bcw5UgCIQCEPEdcqo2BuZ20
-j8/NPSBrzp4f0nfqSfZ3Ll0W8ge+MA==
------END CERTIFICATE-----
-"""
-TEST_KEY = """-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgnbWKK/i/QyLSSmz0
-TXCgCoWN8JI/vzvQgtWJkpEKoquhRANCAAQnDecQCZ6smiNzd72pP/DcsfNNBERe
-DcfF08bTOW9S9W1SO8TX717ZUmD3rfqC/goyNt4JHuLHck8DcCHc0zj/
------END PRIVATE KEY-----
-"""
 
 # IANA numbers of the suites the TLS cases can negotiate (RFC 8446 B.4, RFC 8422, 7905).
 CIPHER_SUITES = {
