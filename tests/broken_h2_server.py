@@ -1,0 +1,140 @@
+"""A deliberately broken HTTP/2 "server" for testing the h2 cases: it speaks just enough
+h2c (prior knowledge) to be talked to, and is wrong on purpose in the ways its faults
+say, so no h2 case can pass against it vacuously. It ignores the app (it answers every
+request with a fixed 200) and stops by itself after ``--lifetime`` seconds.
+
+    python tests/broken_h2_server.py FAULTS --host H --port P --app APP
+
+FAULTS is a comma-separated list:
+
+lax            never sends GOAWAY or RST_STREAM and ignores every protocol error: bad
+               frames are skipped, bad header blocks still answered
+no-ping-ack    does not answer PING
+no-settings-ack  does not acknowledge the client's SETTINGS
+
+An HTTP/1.1 request (no preface) gets the broken HTTP/1.1 answer, so the server can
+also stand in for the main process the harness starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import struct
+import sys
+import threading
+import time
+
+from hpack import Decoder, Encoder
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+FIXED_H1 = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nwrong"
+DATA, HEADERS, SETTINGS, PING, CONTINUATION = 0x0, 0x1, 0x4, 0x6, 0x9
+
+
+def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return struct.pack("!I", len(payload))[1:] + struct.pack("!BBI", kind, flags, stream) \
+        + payload
+
+
+class Conn:
+    def __init__(self, sock: socket.socket, faults: set[str]) -> None:
+        self.sock = sock
+        self.faults = faults
+        self.encoder = Encoder()
+        self.decoder = Decoder()
+        self.buffer = b""
+        self.answered: set[int] = set()
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            pass
+
+    def respond(self, stream: int) -> None:
+        if stream in self.answered or stream % 2 == 0:
+            return
+        self.answered.add(stream)
+        block = self.encoder.encode([(b":status", b"200"), (b"content-length", b"5")])
+        self.send(frame(HEADERS, 0x4, stream, block) + frame(DATA, 0x1, stream, b"wrong"))
+
+    def serve(self) -> None:
+        self.send(frame(SETTINGS, 0, 0, struct.pack("!HI", 3, 100)))
+        while True:
+            while len(self.buffer) >= 9:
+                length = int.from_bytes(self.buffer[:3], "big")
+                if len(self.buffer) < 9 + length:
+                    break
+                kind, flags = self.buffer[3], self.buffer[4]
+                stream = int.from_bytes(self.buffer[5:9], "big") & 0x7FFFFFFF
+                payload = self.buffer[9:9 + length]
+                self.buffer = self.buffer[9 + length:]
+                self.handle(kind, flags, stream, payload)
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.buffer += data
+
+    def handle(self, kind: int, flags: int, stream: int, payload: bytes) -> None:
+        if kind == SETTINGS and not flags & 0x1:
+            if "no-settings-ack" not in self.faults:
+                self.send(frame(SETTINGS, 0x1, 0))
+        elif kind == PING and not flags & 0x1 and len(payload) == 8:
+            if "no-ping-ack" not in self.faults:
+                self.send(frame(PING, 0x1, 0, payload))
+        elif kind in (HEADERS, CONTINUATION):
+            try:
+                self.decoder.decode(payload)
+            except Exception:  # lax: a bad block is still answered
+                pass
+            if flags & 0x1 or kind == CONTINUATION:
+                self.respond(stream)
+        elif kind == DATA and flags & 0x1:
+            self.respond(stream)
+
+
+def serve(sock: socket.socket, faults: set[str]) -> None:
+    sock.settimeout(30)
+    with sock:
+        try:
+            first = sock.recv(len(PREFACE))
+        except OSError:
+            return
+        while len(first) < len(PREFACE) and PREFACE.startswith(first):
+            more = sock.recv(len(PREFACE) - len(first))
+            if not more:
+                return
+            first += more
+        if first != PREFACE:
+            sock.sendall(FIXED_H1)
+            return
+        Conn(sock, faults).serve()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("faults")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--app", default="")
+    parser.add_argument("--lifetime", type=float, default=120.0)
+    args = parser.parse_args()
+    faults = set(args.faults.split(","))
+    listener = socket.create_server((args.host, args.port))
+    listener.settimeout(0.5)
+    deadline = time.monotonic() + args.lifetime
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        threading.Thread(target=serve, args=(conn, faults), daemon=True).start()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
