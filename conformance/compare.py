@@ -33,7 +33,7 @@ from conformance.report.comparison import Column, Comparison, write_comparison
 from conformance.report.json_report import read_json
 from conformance.servers import BUILTIN, ServerConfigError, parse_template, resolve
 
-DEFAULT_SERVERS = ("reference", "uvicorn", "hypercorn", "daphne", "granian")
+DEFAULT_SERVERS = ("reference", "uvicorn", "hypercorn", "daphne", "granian", "gunicorn")
 _PERCENT = re.compile(rb"\[\s*(\d+)%\]\s*$")
 
 

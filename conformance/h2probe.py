@@ -50,9 +50,10 @@ class H2Plan:
         return f"{how} ({' '.join(self.args) or 'the server default'})"
 
 
-def plan(spec: ServerSpec, workdir: Path, host: str = "127.0.0.1") -> H2Plan | str:
-    """The server's way to h2 (h2c preferred), or why there is none."""
-    args = spec.option_args("h2c")
+def plan(spec: ServerSpec, workdir: Path, host: str = "127.0.0.1", *,
+         tls_only: bool = False) -> H2Plan | str:
+    """The server's way to h2 (h2c preferred unless ``tls_only``), or why there is none."""
+    args = None if tls_only else spec.option_args("h2c")
     if args is not None:
         return H2Plan("prior", args)
     template = spec.option_template("h2_tls")
@@ -66,6 +67,9 @@ def plan(spec: ServerSpec, workdir: Path, host: str = "127.0.0.1") -> H2Plan | s
     reason = spec.lacks_reason("h2")
     if reason:
         return f"{reason}: every HTTP/2 case is n/a"
+    if tls_only:
+        return (f"the harness knows no option that gives server {spec.name!r} a TLS "
+                "listener with ALPN h2 (give it with --server-option 'h2_tls=ARGS')")
     return (f"the harness knows no way to speak HTTP/2 to server {spec.name!r} "
             f"({OPTION_HINT})")
 

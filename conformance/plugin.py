@@ -15,8 +15,9 @@ What the plugin adds to pytest:
   tracebacks). The server is resolved here, once, into the session's
   :attr:`~conformance.session.ConformanceSession.spec`, which cases read;
 * fixtures: ``server`` (the running server process for the probe app, restarted after a
-  crash), ``probe`` (a case's handle on the probe app, see :mod:`conformance.probe`) and
-  ``advertised`` (what the server advertised in its scopes);
+  crash), ``probe`` (a case's handle on the probe app, see :mod:`conformance.probe`),
+  ``h2probe`` (the same over HTTP/2, see :mod:`conformance.h2probe`) and ``advertised``
+  (what the server advertised in its scopes);
 * the requirement check at collection: a case must carry exactly one
   ``@pytest.mark.requirement("ID")`` naming a catalogued requirement;
 * a hook, ``pytest_conformance_pass_note``, through which a plugin gives a passing case a

@@ -273,6 +273,9 @@ class H2Connection(RawConnection):
         self.decoded: dict[int, list[list[tuple[bytes, bytes]]]] = {}
         """Decoded header blocks by stream (HEADERS) or promised stream (PUSH_PROMISE)."""
         self.settings_acked = 0
+        """SETTINGS ACKs received (for the SETTINGS frames we sent, :attr:`settings_sent`)."""
+        self.settings_sent = 0
+        self.peer_settings_seen = False
         self.next_stream_id = 1
         self.goaway: GoAwayFrame | None = None
 
@@ -345,28 +348,23 @@ class H2Connection(RawConnection):
         self.wait_settings_ack()
 
     def wait_settings_ack(self, timeout: float | None = None) -> None:
+        """Wait until the server's SETTINGS arrived (and were acknowledged by us) and every
+        SETTINGS we sent was acknowledged; other frames stay queued for the case."""
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        seen_settings = False
         kept: list[Frame] = []
-        while True:
+        while not (self.peer_settings_seen and self.settings_acked >= self.settings_sent):
             frame = self._read_frame(deadline)
             if frame is None:
                 self._pending[:0] = kept
-                what = "ACK of our SETTINGS" if seen_settings else "server SETTINGS"
+                what = ("ACK of our SETTINGS" if self.peer_settings_seen
+                        else "server SETTINGS")
                 if self.peer_closed:
                     raise NoResponse(f"the connection closed before the {what}")
                 raise NoResponse(f"no {what} within {limit:g} s")
-            if isinstance(frame, SettingsFrame):
-                if "ACK" in frame.flags:
-                    self.settings_acked += 1
-                    if seen_settings:
-                        self._pending[:0] = kept
-                        return
-                else:
-                    seen_settings = True
-                continue
-            kept.append(frame)
+            if not isinstance(frame, SettingsFrame):
+                kept.append(frame)
+        self._pending[:0] = kept
 
     # --- sending ----------------------------------------------------------------------
 
@@ -377,8 +375,12 @@ class H2Connection(RawConnection):
     def send_raw(self, frame_type: int, flags: int, stream_id: int, payload: bytes = b"",
                  **options: Any) -> None:
         """A frame exactly as given (:func:`frame_bytes`), valid or not."""
-        self._log("sent", f"raw type=0x{frame_type:x} flags=0x{flags:x} stream={stream_id} "
-                          f"{len(payload)} B" + (f" {options}" if options else ""))
+        try:
+            name = FrameType(frame_type).name
+        except ValueError:
+            name = f"type=0x{frame_type:x}"
+        self._log("sent", f"{name} stream={stream_id} flags=0x{flags:x} {len(payload)} B"
+                          + (f" {options}" if options else ""))
         self.send(frame_bytes(frame_type, flags, stream_id, payload, **options))
 
     def send_settings(self, settings: dict[int, int] | None = None, *, ack: bool = False,
@@ -386,6 +388,8 @@ class H2Connection(RawConnection):
         frame = SettingsFrame(0, settings=dict(settings or {}))
         if ack:
             frame.flags.add("ACK")
+        else:
+            self.settings_sent += 1
         self.send_frame(frame)
 
     def encode(self, headers: Iterable[tuple[bytes | str, bytes | str]]) -> bytes:
@@ -646,6 +650,7 @@ class H2Connection(RawConnection):
         open, remember the GOAWAY."""
         if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
             self.server_settings.update(frame.settings)
+            self.peer_settings_seen = True
             self.send_settings(ack=True)
         elif isinstance(frame, SettingsFrame):
             self.settings_acked += 1

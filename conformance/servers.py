@@ -80,9 +80,12 @@ class ServerSpec:
 
     def with_args(self, args: Sequence[str]) -> ServerSpec:
         """The same command with ``args`` inserted before the app argument (click- and
-        argparse-based servers alike accept options there)."""
+        argparse-based servers alike accept options there), or before the option that
+        introduces it (``--app {app}``)."""
         argv = list(self.argv)
         at = next((i for i, token in enumerate(argv) if "{app}" in token), len(argv))
+        if 0 < at < len(argv) and argv[at] == "{app}" and argv[at - 1].startswith("-"):
+            at -= 1
         return replace(self, argv=tuple(argv[:at]) + tuple(args) + tuple(argv[at:]))
 
     def command(self, *, app: str, host: str, port: int) -> list[str]:

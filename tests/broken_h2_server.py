@@ -11,6 +11,10 @@ lax            never sends GOAWAY or RST_STREAM and ignores every protocol error
                frames are skipped, bad header blocks still answered
 no-ping-ack    does not answer PING
 no-settings-ack  does not acknowledge the client's SETTINGS
+upgrade        answers ``Upgrade: h2c`` with 101, then sends its response before its
+               SETTINGS preface
+
+``--tls CERT KEY`` serves TLS with ALPN h2 instead of cleartext.
 
 An HTTP/1.1 request (no preface) gets the broken HTTP/1.1 answer, so the server can
 also stand in for the main process the harness starts.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -107,6 +112,12 @@ def serve(sock: socket.socket, faults: set[str]) -> None:
                 return
             first += more
         if first != PREFACE:
+            if "upgrade" in faults and b"h2c" in first + sock.recv(65536):
+                sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                             b"Upgrade: h2c\r\n\r\n")
+                Conn(sock, faults).respond(1)
+                Conn(sock, faults).serve()
+                return
             sock.sendall(FIXED_H1)
             return
         Conn(sock, faults).serve()
@@ -119,15 +130,21 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--app", default="")
     parser.add_argument("--lifetime", type=float, default=120.0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     faults = set(args.faults.split(","))
     listener = socket.create_server((args.host, args.port))
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*args.tls)
+        context.set_alpn_protocols(["h2"])
+        listener = context.wrap_socket(listener, server_side=True)
     listener.settimeout(0.5)
     deadline = time.monotonic() + args.lifetime
     while time.monotonic() < deadline:
         try:
             conn, _ = listener.accept()
-        except TimeoutError:
+        except (TimeoutError, ssl.SSLError, OSError):
             continue
         threading.Thread(target=serve, args=(conn, faults), daemon=True).start()
     sys.exit(0)

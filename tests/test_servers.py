@@ -103,6 +103,11 @@ def test_a_builtin_server_takes_options_too():
     ("granian", "head_timeout", {"value": "0.5"}, ("--http1-header-read-timeout", "500")),
     ("daphne", "workers", {"value": "2"}, None),
     ("uvicorn", "head_timeout", {"value": "0.5"}, None),
+    ("gunicorn", "h2c", {}, ("--http-protocols", "h2,h1", "--http2-cleartext", "both")),
+    ("hypercorn", "h2c", {}, ()),
+    ("uvicorn", "h2c", {}, None),
+    ("daphne", "h2_tls", {"cert": "c.pem", "key": "k.pem", "tls_port": "9", "host": "h"},
+     ("-e", "ssl:9:interface=h:privateKey=k.pem:certKey=c.pem")),
 ])
 def test_builtin_servers_carry_their_options(name, feature, values, args):
     assert BUILTIN[name].option_args(feature, **values) == args
@@ -138,3 +143,17 @@ def test_a_bad_server_option_is_one_clear_error(item, expected):
 def test_head_timeout_may_be_given_in_milliseconds():
     spec = resolve(None, "srv {app} {host} {port}", None, ["head_timeout=--hdr-ms {value_ms}"])
     assert spec.option_template("head_timeout") == ("--hdr-ms", "{value_ms}")
+
+
+def test_h2_options_need_no_placeholder_for_h2c_and_a_cert_for_h2_tls():
+    spec = resolve(None, "srv {app} {host} {port}", "mine", ["h2c=", "h2_tls=--tls {cert} {key}"])
+    assert spec.option_args("h2c") == ()
+    assert spec.option_args("h2_tls", cert="c", key="k", tls_port="1", host="h") == (
+        "--tls", "c", "k")
+    with pytest.raises(ServerConfigError, match=r"must contain \{cert\}"):
+        resolve(None, "srv {app} {host} {port}", "mine", ["h2_tls=--tls"])
+
+
+def test_servers_without_h2_say_why():
+    assert "HTTP/2" in (BUILTIN["uvicorn"].lacks_reason("h2") or "")
+    assert BUILTIN["hypercorn"].lacks_reason("h2") is None

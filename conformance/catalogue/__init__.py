@@ -74,6 +74,7 @@ RFC7692 = "RFC 7692"
 RFC9110 = "RFC 9110"
 RFC9112 = "RFC 9112"
 RFC9113 = "RFC 9113"
+RFC7540 = "RFC 7540"
 RFC7541 = "RFC 7541"
 RFC8441 = "RFC 8441"
 
@@ -95,12 +96,14 @@ def _build() -> dict[str, Requirement]:
         rfc9112,
         rfc9112_request,
         rfc9113,
+        rfc9113_connect,
         rfc9113_frames,
     )
 
     table: dict[str, Requirement] = {}
     for module in (asgi, asgi_websocket, rfc9112, rfc9112_request, autobahn, rfc6455,
-                   frameworks, rfc9113, rfc9113_frames, rfc7541, asgi_h2, h2_dos):
+                   frameworks, rfc9113, rfc9113_connect, rfc9113_frames, rfc7541, asgi_h2,
+                   h2_dos):
         for req in module.REQUIREMENTS:
             if req.id in table:
                 raise ValueError(f"duplicate requirement id {req.id}")
