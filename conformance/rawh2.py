@@ -315,7 +315,9 @@ class H2Connection(RawConnection):
                  b"HTTP2-Settings: " + base64.urlsafe_b64encode(payload).rstrip(b"="),
                  *(name + b": " + value for name, value in headers)]
         self.send(b"\r\n".join(lines) + b"\r\n\r\n")
+        self._log("sent", "HTTP/1.1 GET " + path + " with Upgrade: h2c, HTTP2-Settings")
         head = self._read_http1_head()
+        self._log("recv", "HTTP/1.1 " + head.split(b"\r\n", 1)[0].decode("latin-1"))
         if not head.startswith((b"HTTP/1.1 101", b"HTTP/1.0 101")):
             status_line = head.split(b"\r\n", 1)[0][:80]
             raise NotH2(f"the server answered Upgrade: h2c with {status_line!r}, not 101")

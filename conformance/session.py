@@ -319,8 +319,9 @@ class ConformanceSession:
             sent_parts, received_parts = [], []
             for index, conn in enumerate(probe.connections, 1):
                 if isinstance(conn, H2Connection):
-                    sent, received = conn.render_frames(), f"(see sent: {len(conn.frame_log)} "\
-                        "frames both ways, in order)"
+                    sent = conn.render_frames()
+                    received = ("(HTTP/2: the frames of both directions are listed in order "
+                                "under sent, → ours, ← the server's)")
                 else:
                     sent, received = render_transcript(conn.transcript)
                 label = f"--- connection {index} (client port {conn.local_port})"

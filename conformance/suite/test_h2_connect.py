@@ -18,7 +18,7 @@ from hyperframe.frame import SettingsFrame
 
 from conformance.h2probe import H2Plan, H2Probe, plan, wait_listening
 from conformance.probe import ProbeLog
-from conformance.rawh2 import H2Connection, NotH2
+from conformance.rawh2 import H2Connection, NotH2, describe
 from conformance.suite._dedicated import Dedicated, adopt_evidence, suite_spec
 from conformance.suite._h2 import expect_response, probe_request
 from conformance.verdicts import not_applicable
@@ -28,8 +28,10 @@ req = pytest.mark.requirement
 
 def _first_frame_is_settings(conn: H2Connection, how: str) -> None:
     frame = conn.next_frame()
-    assert isinstance(frame, SettingsFrame) and "ACK" not in frame.flags, (
-        f"{how}, the server's first frame is {frame!r}, not its SETTINGS preface")
+    if not (isinstance(frame, SettingsFrame) and "ACK" not in frame.flags):
+        what = describe(frame) if frame is not None else "none (the connection closed)"
+        raise AssertionError(f"{how}, the server's first frame is {what}, not its SETTINGS "
+                             "preface")
 
 
 def _answered_over_h2(h2probe: H2Probe, conn: H2Connection, how: str) -> dict[str, object]:
@@ -111,9 +113,10 @@ def test_h2c_upgrade(h2probe):
     except NotH2 as exc:
         not_applicable(f"{exc}: the server does not switch to h2c through Upgrade, which RFC "
                        "9113 §3.1 deprecates and RFC 9110 §7.8 lets a server ignore")
-    settings = [f for f in conn.received if isinstance(f, SettingsFrame)]
-    assert conn.received and isinstance(conn.received[0], SettingsFrame) and settings, (
-        f"after the 101, the server's first frame is {conn.received[:1]!r}, not SETTINGS")
+    if not (conn.received and isinstance(conn.received[0], SettingsFrame)):
+        first_frame = describe(conn.received[0]) if conn.received else "none"
+        raise AssertionError(f"after the 101, the server's first frame is {first_frame}, "
+                             "not its SETTINGS preface")
     assert first.status == 200, (
         f"the upgraded request got {first.status} on stream 1: {first.body[:200]!r}")
     h2probe.call()
