@@ -16,6 +16,15 @@ upgrade        answers ``Upgrade: h2c`` with 101, then sends its response before
 
 ``--tls CERT KEY`` serves TLS with ALPN h2 instead of cleartext.
 
+Faults for the h2spec generic and http2 §3-§5 cases (the block "h2spec generic/§3-§5
+faults" below):
+
+ping-first     sends a PING before its SETTINGS (a wrong server connection preface)
+keep-open      keeps the connection open, silent, after an invalid client preface
+silent         never answers a request
+wrong-stream   answers a request with a bodiless response on the next stream instead
+settings-ack-once  acknowledges only the client's first SETTINGS (the handshake's)
+
 An HTTP/1.1 request (no preface) gets the broken HTTP/1.1 answer, so the server can
 also stand in for the main process the harness starts.
 """
@@ -99,6 +108,47 @@ class Conn:
             self.respond(stream)
 
 
+# --- h2spec generic/§3-§5 faults (tests/test_h2spec_a_cases.py) ---------------------------
+
+
+class H2aFaultyConn(Conn):
+    """:class:`Conn` with the faults ``ping-first``, ``silent`` and ``settings-ack-once``."""
+
+    def __init__(self, sock: socket.socket, faults: set[str]) -> None:
+        super().__init__(sock, faults)
+        self.settings_seen = 0
+
+    def serve(self) -> None:
+        if "ping-first" in self.faults:
+            self.send(frame(PING, 0, 0, b"notfirst"))
+        super().serve()
+
+    def respond(self, stream: int) -> None:
+        if "wrong-stream" in self.faults and stream % 2:
+            block = self.encoder.encode([(b":status", b"200")])
+            self.send(frame(HEADERS, 0x5, stream + 2, block))
+        elif "silent" not in self.faults:
+            super().respond(stream)
+
+    def handle(self, kind: int, flags: int, stream: int, payload: bytes) -> None:
+        if kind == SETTINGS and not flags & 0x1:
+            self.settings_seen += 1
+            if "settings-ack-once" in self.faults and self.settings_seen > 1:
+                return
+        super().handle(kind, flags, stream, payload)
+
+
+def hold_open(sock: socket.socket, limit: float = 10.0) -> None:
+    """Read and ignore everything until the client leaves (at most ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    with contextlib.suppress(OSError):
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+
+
+# --- end of the h2spec generic/§3-§5 faults ---------------------------------------------
+
+
 def serve(sock: socket.socket, faults: set[str]) -> None:
     sock.settimeout(30)
     with sock:
@@ -118,9 +168,12 @@ def serve(sock: socket.socket, faults: set[str]) -> None:
                 Conn(sock, faults).respond(1)
                 Conn(sock, faults).serve()
                 return
+            if "keep-open" in faults:
+                hold_open(sock)
+                return
             sock.sendall(FIXED_H1)
             return
-        Conn(sock, faults).serve()
+        H2aFaultyConn(sock, faults).serve()
 
 
 def main() -> None:

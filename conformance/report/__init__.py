@@ -4,6 +4,8 @@
 - JUnit XML (``junit``): what CI systems ingest to show pass/fail per case.
 - Markdown (``markdown``): for terminals, pull requests and issues.
 - HTML (``html``): one self-contained page with the evidence folded under each case.
+- h2spec JUnit (``h2spec_junit``): a run's h2spec cases only, shaped like h2spec's own
+  ``-j`` file, written when the run has any.
 
 No writer imports another: what several of them share lives in modules of its own,
 ``_text`` (the wording every format uses for the server and the evidence),
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from conformance.report.h2spec_junit import write_h2spec_junit
 from conformance.report.html import write_html
 from conformance.report.json_report import write_json
 from conformance.report.junit import write_junit
@@ -59,4 +62,7 @@ def write_reports(report: RunReport, report_dir: Path, basename: str) -> dict[st
     write_junit(report, paths["junit"])
     write_markdown(report, paths["markdown"])
     write_html(report, paths["html"])
+    h2spec = report_dir / f"{basename}.h2spec.xml"
+    if write_h2spec_junit(report, h2spec):
+        paths["h2spec"] = h2spec
     return paths
