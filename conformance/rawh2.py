@@ -599,6 +599,11 @@ class H2Connection(RawConnection):
             self._rbuf += chunk
 
     def _parse_buffered(self) -> Frame | None:
+        if not self.received and self._rbuf.startswith(b"HTTP/1."):
+            line = self._rbuf.split(b"\r\n", 1)[0][:80]
+            self._rbuf = b""
+            raise MalformedFrame(f"the server answered in HTTP/1.x ({line!r}), not HTTP/2 "
+                                 "frames")
         while len(self._rbuf) >= HEADER_SIZE:
             length = int.from_bytes(self._rbuf[:3], "big")
             if length > self.max_frame_size:

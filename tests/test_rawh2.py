@@ -210,3 +210,20 @@ def test_tls_without_alpn_h2_is_not_h2(scripted, tmp_path):
     with pytest.raises(NotH2, match="ALPN"):
         conn.use_tls(TEST_CERT)
     conn.abort()
+
+
+def test_an_http1_answer_to_the_preface_is_named_as_such(scripted):
+    port = scripted(_after_preface_raw(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
+    conn = rawh2.connect("127.0.0.1", port, handshake=False)
+    conn.send_preface()
+    with pytest.raises(MalformedFrame, match="answered in HTTP/1.x"):
+        conn.next_frame(timeout=2)
+    conn.abort()
+
+
+def _after_preface_raw(payload: bytes) -> Script:
+    def script(sock: socket.socket) -> None:
+        read_exactly(sock, len(PREFACE) + 9)
+        sock.sendall(payload)
+        sock.recv(65536)
+    return script
