@@ -216,7 +216,7 @@ def test_an_http1_answer_to_the_preface_is_named_as_such(scripted):
     port = scripted(_after_preface_raw(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
     conn = rawh2.connect("127.0.0.1", port, handshake=False)
     conn.send_preface()
-    with pytest.raises(MalformedFrame, match="answered in HTTP/1.x"):
+    with pytest.raises(MalformedFrame, match=r"answered in HTTP/1\.x"):
         conn.next_frame(timeout=2)
     conn.abort()
 
