@@ -106,18 +106,19 @@ def regular_first(fields: Fields) -> Fields:
 
 
 def malformed_headers(alter: Callable[[Fields], Fields]) -> Callable[..., int]:
-    """A GET whose header section is the common fields altered by ``alter``, in one
+    """A GET whose header section is the common fields altered by ``alter``, then the
+    probe's fields (so the evidence shows what the app saw, if it saw anything), in one
     HEADERS frame with END_STREAM."""
     def send(conn: H2Connection, h2probe: H2Probe) -> int:
         sid = conn.new_stream()
-        conn.send_headers(sid, alter(common_headers(conn)))
+        conn.send_headers(sid, [*alter(common_headers(conn)), *h2probe.probe_headers()])
         return sid
     return send
 
 
 def second_headers_without_end_stream(conn: H2Connection, h2probe: H2Probe) -> int:
     """POST, a DATA frame, then a trailer-like HEADERS without END_STREAM."""
-    sid = open_stream(conn, "POST", end_stream=False)
+    sid = open_stream(conn, "POST", end_stream=False, extra=h2probe.probe_headers())
     conn.send_data(sid, b"test")
     conn.send_headers(sid, [(b"x-test", b"ok")], end_stream=False)
     return sid
@@ -125,7 +126,7 @@ def second_headers_without_end_stream(conn: H2Connection, h2probe: H2Probe) -> i
 
 def pseudo_header_in_trailers(conn: H2Connection, h2probe: H2Probe) -> int:
     """POST, a DATA frame, then trailers (with END_STREAM) carrying :method."""
-    sid = open_stream(conn, "POST", end_stream=False)
+    sid = open_stream(conn, "POST", end_stream=False, extra=h2probe.probe_headers())
     conn.send_data(sid, b"test")
     conn.send_headers(sid, [(b":method", b"POST")])
     return sid
@@ -135,7 +136,8 @@ def content_length_mismatch(*chunks: bytes) -> Callable[..., int]:
     """POST with content-length 1, then ``chunks`` as DATA frames, the last ending the
     stream."""
     def send(conn: H2Connection, h2probe: H2Probe) -> int:
-        sid = open_stream(conn, "POST", end_stream=False, extra=[("content-length", "1")])
+        sid = open_stream(conn, "POST", end_stream=False,
+                          extra=[("content-length", "1"), *h2probe.probe_headers()])
         for index, chunk in enumerate(chunks):
             conn.send_data(sid, chunk, end_stream=index == len(chunks) - 1)
         return sid
