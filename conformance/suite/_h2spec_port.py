@@ -18,6 +18,11 @@ h2spec's verdicts are pass or fail; ours have a third answer, *non-strict*, for 
   ``VerifyStreamError`` (HEADERS padding, RST_STREAM length): a RST_STREAM with the
   right code is what h2spec accepts and less than the RFC asks, so *non-strict* too.
 
+Every connection is made with ``auto_window=False``, as h2spec's client, which never sends
+WINDOW_UPDATE by itself: a WINDOW_UPDATE of ours that reaches a server after it has closed
+makes the server's kernel reset the connection, and the reset can discard the GOAWAY we
+have not read yet (a pass turning into a "closed without GOAWAY" by timing).
+
 A malformed request (§8.1.1) may be answered before the stream is reset ("a server MAY
 send an HTTP response prior to closing or resetting the stream"): a 4xx that ends the
 stream without RST_STREAM is *non-strict*; a 2xx/3xx means the malformed request was

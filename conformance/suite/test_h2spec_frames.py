@@ -20,9 +20,9 @@ which made those verdicts depend on timing; here they do not.
 Where this port departs from h2spec's Go source, the case says so: 6.5/3 (h2spec's frame
 header says 9 octets but sends 8), 6.7/4 (h2spec's short PING is also on stream 1, so
 PROTOCOL_ERROR answers it as well as FRAME_SIZE_ERROR), 6.10/6 (h2spec's HEADERS lacked
-END_HEADERS, so its DATA was the error rather than the CONTINUATION after it), the
-flow-control cases (``auto_window=False``: h2spec's client never sends WINDOW_UPDATE on its
-own, ours would). Its sixth PRIORITY case (a PRIORITY for an idle stream, then HEADERS on a
+END_HEADERS, so its DATA was the error rather than the CONTINUATION after it). Like
+h2spec's client, ours sends no WINDOW_UPDATE of its own (``auto_window=False``), which the
+flow-control cases need. Its sixth PRIORITY case (a PRIORITY for an idle stream, then HEADERS on a
 lower stream) is h2spec's strict-mode case generic/3.3/5 in h2spec's last release, ported
 with generic/*.
 
@@ -383,7 +383,7 @@ FRAME_ERRORS = [
 def test_connection_error(h2probe: H2Probe, case: Case) -> None:
     """A frame that breaks a frame-level MUST of RFC 9113 §6 ends the connection with the
     error code the section names."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     case.send(conn, h2probe)
     connection_error(conn, case.codes, what=case.what)
 
@@ -392,7 +392,7 @@ def test_connection_error(h2probe: H2Probe, case: Case) -> None:
 def test_stream_error(h2probe: H2Probe, case: Case) -> None:
     """A frame that breaks a stream-level MUST of RFC 9113 §6 resets that stream with the
     error code the section names, and only that stream."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     sid = case.send(conn, h2probe)
     assert sid is not None
     stream_error(conn, sid, case.codes, what=case.what)
@@ -403,7 +403,7 @@ def test_connection_error_not_only_reset(h2probe: H2Probe, case: Case) -> None:
     """A malformed frame on a stream that RFC 9113 makes a connection error: a GOAWAY is
     what §6 asks; a RST_STREAM (what h2spec accepts) leaves a connection whose state the
     bad frame may have corrupted (a header block that was never decoded)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     sid = case.send(conn, h2probe)
     assert sid is not None
     section = case.requirement.args[0].split("-")[1]
@@ -420,7 +420,7 @@ def test_unknown_setting_ignored(h2probe: H2Probe, case: str) -> None:
     """Sends a SETTINGS frame with unknown identifier: the setting is ignored, so the
     connection still answers a PING (extensions add settings; a peer that chokes on one
     cannot talk to them)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     send_settings_list(conn, [(0xFF, 1)])
     expect_usable(conn, what="a SETTINGS frame with the unknown identifier 0xff")
 
@@ -430,7 +430,7 @@ def test_unknown_setting_ignored(h2probe: H2Probe, case: str) -> None:
 def test_settings_acknowledged(h2probe: H2Probe, case: str) -> None:
     """Sends a SETTINGS frame without ACK flag: the server acknowledges it at once (the
     ACK is our only way to know when the server applies the values)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     settle(conn, [(Setting.ENABLE_PUSH, 0)], what="SETTINGS_ENABLE_PUSH=0 after the handshake")
 
 
@@ -439,7 +439,7 @@ def test_settings_acknowledged(h2probe: H2Probe, case: str) -> None:
 def test_ping_answered(h2probe: H2Probe, case: str) -> None:
     """Sends a PING frame: the answer is a PING with ACK and the same 8 octets (liveness
     and round-trip checks depend on it)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     assert conn.ping_roundtrip(b"h2spec\x00\x00", timeout=ERROR_BOUND), (
         f"no PING ACK with our payload within {ERROR_BOUND:g} s (RFC 9113 §6.7)")
 
@@ -450,7 +450,7 @@ def test_ping_ack_not_answered(h2probe: H2Probe, case: str) -> None:
     """Sends a PING frame with ACK: it is not answered (two endpoints answering ACKs would
     ping-pong for ever). A plain PING sent after it bounds the wait: frames are processed
     in order, so by its ACK any answer to the first would have come."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     conn.send_ping(b"invalid\x00", ack=True)
     conn.send_ping(b"h2spec\x00\x00")
     frames = conn.frames_until(lambda f: isinstance(f, PingFrame) and "ACK" in f.flags
@@ -587,7 +587,7 @@ def test_multiple_continuations_accepted(h2probe: H2Probe, case: str) -> None:
     split over three frames is one request, it is answered, and the connection carries on
     (h2spec checks the response only; a GOAWAY with an error after it means the server
     treated the split block as an error after all)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     sid = open_stream(conn, end_headers=False)
     conn.send_continuation(sid, dummy_block(conn), end_headers=False)
     conn.send_continuation(sid, dummy_block(conn))

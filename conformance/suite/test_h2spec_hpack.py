@@ -122,6 +122,6 @@ def test_hpack_decoding_error(h2probe: H2Probe, case: Block) -> None:
     """A header block that does not decode ends the connection with COMPRESSION_ERROR:
     HPACK state is shared by the whole connection, so after a decoding error neither side
     can trust the next block (RFC 9113 §4.3)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     conn.send_headers(conn.new_stream(), case.block(conn))
     connection_error(conn, [ErrorCode.COMPRESSION_ERROR], what=f"{case.id} (\"{case.desc}\")")

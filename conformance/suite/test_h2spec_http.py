@@ -196,7 +196,7 @@ def test_malformed_request(h2probe: H2Probe, case: Case) -> None:
     fields are "deliberately strict because being permissive can expose implementations"
     to request smuggling (RFC 9113 §8.1.1), and the reset is per stream so that one bad
     request does not cost the connection's other streams."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     sid = case.send(conn, h2probe)
     assert sid is not None
     stream_error(conn, sid, (ErrorCode.PROTOCOL_ERROR,), what=case.what, malformed=True)
@@ -207,7 +207,7 @@ def test_malformed_request(h2probe: H2Probe, case: Case) -> None:
 def test_push_promise_from_client(h2probe: H2Probe, case: str) -> None:
     """Sends a PUSH_PROMISE frame: a client cannot push, so the frame is a connection
     error PROTOCOL_ERROR (it would reserve a stream the server is supposed to own)."""
-    conn = h2probe.connect_h2()
+    conn = h2probe.connect_h2(auto_window=False)
     sid = conn.new_stream()
     promised = conn.new_stream()
     block = conn.encode(common_headers(conn))
