@@ -25,6 +25,12 @@ silent         never answers a request
 wrong-stream   answers a request with a bodiless response on the next stream instead
 settings-ack-once  acknowledges only the client's first SETTINGS (the handshake's)
 
+Faults for the h2spec port of RFC 9113 §6, §8 and RFC 7541 (tests/test_h2spec_b_cases.py):
+
+goaway-internal     after every frame but SETTINGS and PING, sends GOAWAY INTERNAL_ERROR
+                    (last stream 0) and carries on: an error code no case accepts, at once
+ack-handshake-only  acknowledges the client's first SETTINGS only (the handshake's)
+
 An HTTP/1.1 request (no preface) gets the broken HTTP/1.1 answer, so the server can
 also stand in for the main process the harness starts.
 """
@@ -45,6 +51,7 @@ from hpack import Decoder, Encoder
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 FIXED_H1 = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nwrong"
 DATA, HEADERS, SETTINGS, PING, CONTINUATION = 0x0, 0x1, 0x4, 0x6, 0x9
+GOAWAY, INTERNAL_ERROR = 0x7, 0x2
 
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
@@ -60,6 +67,7 @@ class Conn:
         self.decoder = Decoder()
         self.buffer = b""
         self.answered: set[int] = set()
+        self.settings_seen = 0
 
     def send(self, data: bytes) -> None:
         with contextlib.suppress(OSError):
@@ -93,8 +101,26 @@ class Conn:
             self.buffer += data
 
     def handle(self, kind: int, flags: int, stream: int, payload: bytes) -> None:
+        self.handle_lax(kind, flags, stream, payload)
+        self.h2spec_b_faults(kind)
+
+    # --- faults of the h2spec port (§6, §8, HPACK): tests/test_h2spec_b_cases.py --------
+
+    def h2spec_b_faults(self, kind: int) -> None:
+        if "goaway-internal" in self.faults and kind not in (SETTINGS, PING):
+            self.send(frame(GOAWAY, 0, 0, struct.pack("!II", 0, INTERNAL_ERROR)))
+
+    def acks_settings(self) -> bool:
+        self.settings_seen += 1
+        if "ack-handshake-only" in self.faults and self.settings_seen > 1:
+            return False
+        return "no-settings-ack" not in self.faults
+
+    # --- end of the h2spec port's faults ------------------------------------------------
+
+    def handle_lax(self, kind: int, flags: int, stream: int, payload: bytes) -> None:
         if kind == SETTINGS and not flags & 0x1:
-            if "no-settings-ack" not in self.faults:
+            if self.acks_settings():
                 self.send(frame(SETTINGS, 0x1, 0))
         elif kind == PING and not flags & 0x1 and len(payload) == 8:
             if "no-ping-ack" not in self.faults:
