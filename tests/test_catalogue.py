@@ -15,7 +15,7 @@ SUITE = Path(__file__).resolve().parent.parent / "conformance" / "suite"
 @pytest.mark.parametrize("req", list(CATALOGUE.values()), ids=list(CATALOGUE))
 def test_entry_is_complete(req):
     assert re.fullmatch(r"(MAIN|HTTP|WS|LIFE|EXT)-\d{3}|RFC\d{4}-[\d.]+-\d+|AB-\d+(\.\d+){0,2}"
-                        r"|FW(-[A-Z]+)+", req.id)
+                        r"|FW(-[A-Z]+)+|H2ASGI-\d+", req.id)
     assert isinstance(req.level, Level)
     assert req.spec and req.section and req.quote and req.summary
     assert len(req.quote) <= 200, "quotes stay short; the summary is in our words"

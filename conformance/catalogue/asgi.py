@@ -235,6 +235,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Header values reach the app byte for byte (only surrounding whitespace may go).",
     ),
     Requirement(
+        "HTTP-018", MUST, ASGI_WWW, "HTTP Connection Scope (125-128)",
+        "Pseudo headers (present in HTTP/2 and HTTP/3) must be removed; if ``:authority`` "
+        "is present its value must be added to the start of the iterable with ``host``",
+        "An h2 request's scope has no header named ':...'; its :authority is the one host "
+        "entry, first or in place of the host field.",
+    ),
+    Requirement(
         "HTTP-019", WILL, ASGI_WWW, "HTTP Connection Scope (130-133)",
         "``port`` is the remote port as an integer",
         "client is (remote address as str, remote port as int); n/a when absent.",
@@ -437,6 +444,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "HTTP-053", WILL, ASGI_WWW, "HTTP Connection Scope (78-81)",
         "HTTP connections have a single-request *connection scope*",
         "Each request on a keep-alive connection gets its own call and its own scope.",
+    ),
+    Requirement(
+        "HTTP-054", SHOULD, ASGI_WWW, "HTTP (37-40)",
+        "A protocol server should give different scopes to different requests on the same "
+        "HTTP/2 connection, and correctly multiplex the responses back",
+        "Streams of one h2 connection get their own scopes and are answered independently: "
+        "a slow stream does not hold back a fast one.",
+    ),
+    Requirement(
+        "HTTP-055", MUST, ASGI_WWW, "HTTP Connection Scope (121-123); HTTP (56-66)",
+        "Duplicates are possible and must be preserved in the message as received.",
+        "Two cookie fields of an h2 request reach the app as two entries, not joined.",
     ),
     # --- project robustness requirements ---------------------------------------------------
     # Not in the ASGI text nor a single RFC sentence: what users of any server rely on, in

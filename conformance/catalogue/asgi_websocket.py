@@ -83,6 +83,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Header names in the scope are lowercased.",
     ),
     Requirement(
+        "WS-016", MUST, ASGI_WWW, "WebSocket Connection Scope (336-339)",
+        "Pseudo headers (present in HTTP/2 and HTTP/3) must be removed; if ``:authority`` "
+        "is present its value must be added to the start of the iterable with ``host``",
+        "A WebSocket over h2 (RFC 8441) scope has no ':...' header and its :authority is "
+        "the one host entry.",
+    ),
+    Requirement(
         "WS-017", WILL, ASGI_WWW, "WebSocket Connection Scope (341-344)",
         "client (Iterable[Unicode string, int]) -- A two-item iterable of [host, port]",
         "client, when present, is [host str, port int] of the peer (n/a when absent).",
