@@ -3,7 +3,8 @@ requests h2spec sends, and the three judgements its verifiers make, with RFC 911
 levels applied.
 
 h2spec's verdicts are pass or fail; ours have a third answer, *non-strict*, for what RFC
-9113 permits but does not ask for. Three places need it:
+9113 permits but does not ask for. The connection- and stream-error policy every h2 case
+shares is :mod:`conformance.suite._h2`'s; the places it makes non-strict:
 
 * a **connection error** ended by a bare close instead of a GOAWAY: RFC 9113 §5.4.1 says
   an endpoint "SHOULD first send a GOAWAY frame", so the close is allowed (h2spec passes
@@ -36,17 +37,16 @@ from dataclasses import dataclass
 
 import pytest
 from _pytest.mark.structures import MarkDecorator, ParameterSet
-from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
+from hyperframe.frame import DataFrame, SettingsFrame
 
 from conformance.h2probe import H2Probe
 from conformance.rawh2 import (
-    ErrorSeen,
     FrameType,
     H2Connection,
     error_name,
     settings_payload,
 )
-from conformance.suite._h2 import ERROR_BOUND, closed_without_goaway, expect_connection_error
+from conformance.suite._h2 import ERROR_BOUND, closed_without_goaway, judge_code
 from conformance.verdicts import NoResponse, non_strict
 
 Sender = Callable[[H2Connection, H2Probe], int | None]
@@ -170,98 +170,24 @@ def first_data(conn: H2Connection, stream_id: int, start: int,
     return seen()
 
 
-def final_status(conn: H2Connection, stream_id: int) -> int | None:
-    """The final (non-1xx) :status the server sent on ``stream_id``, if any."""
-    for block in conn.decoded.get(stream_id, []):
-        status = dict(block).get(b":status", b"")
-        if status.isdigit() and not status.startswith(b"1"):
-            return int(status)
-    return None
-
-
-def stream_ended(conn: H2Connection, stream_id: int) -> bool:
-    return any(isinstance(f, DataFrame | HeadersFrame) and f.stream_id == stream_id
-               and "END_STREAM" in f.flags for f in conn.received)
-
-
 # --- judgements ---------------------------------------------------------------------------
-
-
-def _names(codes: Sequence[int]) -> str:
-    return " or ".join(error_name(c) for c in codes)
-
-
-def connection_error(conn: H2Connection, codes: Sequence[int], *, what: str) -> None:
-    """h2spec's ``VerifyConnectionError``: GOAWAY with one of ``codes`` passes; a bare
-    close is non-strict (RFC 9113 §5.4.1: "SHOULD first send a GOAWAY frame")."""
-    seen = expect_connection_error(conn, codes, what=what)
-    closed_without_goaway(seen, f"RFC 9113 §5.4.1 says an endpoint that detects a "
-                                f"connection error SHOULD first send a GOAWAY "
-                                f"({_names(codes)} here) before closing")
-
-
-def stream_error(conn: H2Connection, stream_id: int, codes: Sequence[int], *, what: str,
-                 malformed: bool = False) -> None:
-    """h2spec's ``VerifyStreamError``, with RFC 9113's levels: RST_STREAM with one of
-    ``codes`` on the stream passes; a connection error instead is non-strict (§5.4.1's
-    MAY); with ``malformed``, a 4xx response that ends the stream without a reset is
-    non-strict (§8.1.1), a 2xx/3xx a fail (the malformed request was served)."""
-    seen = conn.stream_error(stream_id, timeout=ERROR_BOUND)
-    wanted = _names(codes)
-    if seen.kind == "rst_stream" and seen.code in codes:
-        return
-    if seen.kind == "closed" or (seen.kind == "goaway" and seen.code in codes):
-        _connection_instead_of_stream(seen, wanted, malformed)
-    if seen.kind in ("rst_stream", "goaway"):
-        raise AssertionError(f"after {what}, the server answered {seen.describe()} where a "
-                             f"stream error of type {wanted} is required")
-    if malformed:
-        _judge_malformed_answer(conn, stream_id, seen, what)
-    raise AssertionError(f"after {what}, expected a stream error ({wanted}) on stream "
-                         f"{stream_id}, got {seen.describe()} within {ERROR_BOUND:g} s")
-
-
-def _connection_instead_of_stream(seen: ErrorSeen, wanted: str, malformed: bool) -> None:
-    how = "closed the connection" if seen.kind == "closed" else f"sent {seen.describe()}"
-    report = (" (a malformed request ending the whole connection is what hypercorn #364 "
-              "reported)") if malformed else ""
-    non_strict(f"the server {how} where RFC 9113 asks for a stream error ({wanted}): "
-               "§5.4.1 lets an endpoint \"treat a stream error as a connection error\", so "
-               "this is permitted, but every other stream on the connection is lost for "
-               f"one bad stream{report}; h2spec passes it")
-
-
-def _judge_malformed_answer(conn: H2Connection, stream_id: int, seen: ErrorSeen,
-                            what: str) -> None:
-    status = final_status(conn, stream_id)
-    if status is None:
-        return
-    if status >= 400 and stream_ended(conn, stream_id):
-        non_strict(f"after {what}, the server answered {status} and ended stream "
-                   f"{stream_id} without RST_STREAM: RFC 9113 §8.1.1 lets a server "
-                   "\"send an HTTP response prior to closing or resetting the stream\", "
-                   "but the malformed request \"MUST be treated as a stream error of type "
-                   "PROTOCOL_ERROR\" (h2spec fails this)")
-    if status < 400:
-        raise AssertionError(f"after {what}, the server served the malformed request with "
-                             f"{status} instead of a stream error of type PROTOCOL_ERROR "
-                             f"(RFC 9113 §8.1.1); {seen.describe()}")
 
 
 def connection_error_not_reset(conn: H2Connection, stream_id: int, codes: Sequence[int], *,
                                what: str, rfc: str) -> None:
     """Where RFC 9113 asks for a connection error but h2spec's verifier also accepts a
-    RST_STREAM: the connection error passes, a RST_STREAM with the right code is
-    non-strict (less than ``rfc`` asks, what h2spec accepts)."""
+    RST_STREAM: the connection error is judged as :func:`~conformance.suite._h2.
+    expect_connection_error` does, a RST_STREAM with the right code is non-strict (less
+    than ``rfc`` asks, what h2spec accepts)."""
     seen = conn.stream_error(stream_id, timeout=ERROR_BOUND)
+    names = " or ".join(error_name(c) for c in codes)
     if seen.kind == "rst_stream" and seen.code in codes:
         non_strict(f"after {what}, the server reset only the stream ({seen.describe()}): "
-                   f"{rfc} makes this a connection error of type {_names(codes)}; h2spec "
-                   "accepts a stream error")
-    if seen.kind == "goaway" and seen.code in codes:
+                   f"{rfc} makes this a connection error of type {names}; h2spec accepts a "
+                   "stream error")
+    if seen.kind == "goaway":
+        judge_code(seen, codes, what=what, kind="connection error")
         return
-    if seen.kind == "closed":
-        closed_without_goaway(seen, "RFC 9113 §5.4.1 says an endpoint SHOULD first send a "
-                                    "GOAWAY before closing")
-    raise AssertionError(f"after {what}, expected a connection error ({_names(codes)}), "
-                         f"got {seen.describe()} within {ERROR_BOUND:g} s")
+    closed_without_goaway(seen, what)
+    raise AssertionError(f"after {what}, expected a connection error ({names}), got "
+                         f"{seen.describe()} within {ERROR_BOUND:g} s")

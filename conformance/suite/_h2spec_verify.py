@@ -57,21 +57,16 @@ from conformance.h2probe import H2Probe
 from conformance.rawh2 import (
     DEFAULT_WINDOW,
     ErrorCode,
-    ErrorSeen,
     H2Connection,
     Setting,
     describe,
-    error_name,
 )
 from conformance.suite._h2 import ERROR_BOUND
-from conformance.verdicts import NoResponse, non_strict
+from conformance.verdicts import NoResponse
 
 RESPONSE_BOUND = 2.0
 """h2spec's default timeout (``-o 2``): the bound for a response to arrive."""
 
-GENERIC_CODES = (ErrorCode.PROTOCOL_ERROR, ErrorCode.INTERNAL_ERROR)
-GENERIC_CODE_RULE = ('RFC 9113 §5.4: "a generic error code (such as PROTOCOL_ERROR or '
-                     'INTERNAL_ERROR) can always be used in place of more specific error codes"')
 DUMMY_LENGTH = 4000
 """h2spec's ``--max-header-length`` default: the length of its dummy header values."""
 PING_DATA = b"\x00" * 8
@@ -151,50 +146,6 @@ def server_preface_first(h2probe: H2Probe) -> None:
         "the server's first frame is "
         + (describe(frame) if frame is not None else "none: it closed the connection")
         + ", not a SETTINGS frame")
-
-
-def _names(codes: Sequence[int]) -> str:
-    return " or ".join(error_name(c) for c in codes)
-
-
-def _judge_code(seen: ErrorSeen, codes: Sequence[int], what: str, kind: str) -> None:
-    """A GOAWAY or RST_STREAM code against the wanted ones, with RFC 9113 §5.4's generic
-    codes as the lenient alternative."""
-    assert seen.code is not None
-    if seen.code in codes:
-        return
-    if seen.code in GENERIC_CODES:
-        non_strict(f"after {what}, the server sent {seen.describe()} where h2spec expects a "
-                   f"{kind} of type {_names(codes)}: {GENERIC_CODE_RULE}")
-    raise AssertionError(f"after {what}, the server sent {seen.describe()} where a {kind} of "
-                         f"type {_names(codes)} is required")
-
-
-def connection_error(conn: H2Connection, codes: Sequence[int], *, what: str,
-                     timeout: float = ERROR_BOUND) -> ErrorSeen:
-    """h2spec's ``VerifyConnectionError``: GOAWAY with one of ``codes``, or a close."""
-    seen = conn.connection_error(timeout=timeout)
-    if seen.kind == "goaway":
-        _judge_code(seen, codes, what, "connection error")
-    elif seen.kind != "closed":
-        raise AssertionError(f"after {what}, expected a connection error ({_names(codes)}), "
-                             f"got {seen.describe()} within {timeout:g} s")
-    return seen
-
-
-def stream_error(conn: H2Connection, stream_id: int, codes: Sequence[int], *, what: str,
-                 timeout: float = ERROR_BOUND) -> ErrorSeen:
-    """h2spec's ``VerifyStreamError``: RST_STREAM or GOAWAY with one of ``codes``, or a
-    close."""
-    seen = conn.stream_error(stream_id, timeout=timeout)
-    if seen.kind == "rst_stream":
-        _judge_code(seen, codes, what, "stream error")
-    elif seen.kind == "goaway":
-        _judge_code(seen, codes, what, "stream error (here as a connection error)")
-    elif seen.kind != "closed":
-        raise AssertionError(f"after {what}, expected a stream error ({_names(codes)}) on "
-                             f"stream {stream_id}, got {seen.describe()} within {timeout:g} s")
-    return seen
 
 
 def connection_close(conn: H2Connection, *, what: str,

@@ -100,11 +100,16 @@ from conformance.rawh2 import (
     error_name,
     settings_payload,
 )
-from conformance.suite._h2 import ERROR_BOUND, expect_response, expect_usable
+from conformance.suite._h2 import (
+    ERROR_BOUND,
+    expect_connection_error,
+    expect_response,
+    expect_stream_error,
+    expect_usable,
+)
 from conformance.suite._h2spec_port import (
     Case,
     Sender,
-    connection_error,
     connection_error_not_reset,
     dummy_block,
     first_data,
@@ -114,7 +119,6 @@ from conformance.suite._h2spec_port import (
     params,
     send_settings_list,
     settle,
-    stream_error,
 )
 from conformance.verdicts import non_strict
 
@@ -385,7 +389,7 @@ def test_connection_error(h2probe: H2Probe, case: Case) -> None:
     error code the section names."""
     conn = h2probe.connect_h2(auto_window=False)
     case.send(conn, h2probe)
-    connection_error(conn, case.codes, what=case.what)
+    expect_connection_error(conn, case.codes, what=case.what)
 
 
 @pytest.mark.parametrize("case", params(STREAM_ERRORS))
@@ -395,7 +399,7 @@ def test_stream_error(h2probe: H2Probe, case: Case) -> None:
     conn = h2probe.connect_h2(auto_window=False)
     sid = case.send(conn, h2probe)
     assert sid is not None
-    stream_error(conn, sid, case.codes, what=case.what)
+    expect_stream_error(conn, sid, case.codes, what=case.what)
 
 
 @pytest.mark.parametrize("case", params(FRAME_ERRORS))

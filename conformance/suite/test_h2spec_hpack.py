@@ -42,7 +42,8 @@ from _pytest.mark.structures import MarkDecorator
 
 from conformance.h2probe import H2Probe
 from conformance.rawh2 import ErrorCode, H2Connection, Setting
-from conformance.suite._h2spec_port import common_headers, connection_error
+from conformance.suite._h2 import expect_connection_error
+from conformance.suite._h2spec_port import common_headers
 
 req = pytest.mark.requirement
 
@@ -124,4 +125,5 @@ def test_hpack_decoding_error(h2probe: H2Probe, case: Block) -> None:
     can trust the next block (RFC 9113 §4.3)."""
     conn = h2probe.connect_h2(auto_window=False)
     conn.send_headers(conn.new_stream(), case.block(conn))
-    connection_error(conn, [ErrorCode.COMPRESSION_ERROR], what=f"{case.id} (\"{case.desc}\")")
+    expect_connection_error(conn, ErrorCode.COMPRESSION_ERROR,
+                            what=f"{case.id} (\"{case.desc}\")")

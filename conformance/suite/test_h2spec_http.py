@@ -63,13 +63,12 @@ import pytest
 
 from conformance.h2probe import H2Probe
 from conformance.rawh2 import END_HEADERS, ErrorCode, FrameType, H2Connection
+from conformance.suite._h2 import expect_connection_error, expect_stream_error
 from conformance.suite._h2spec_port import (
     Case,
     common_headers,
-    connection_error,
     open_stream,
     params,
-    stream_error,
 )
 
 req = pytest.mark.requirement
@@ -199,7 +198,7 @@ def test_malformed_request(h2probe: H2Probe, case: Case) -> None:
     conn = h2probe.connect_h2(auto_window=False)
     sid = case.send(conn, h2probe)
     assert sid is not None
-    stream_error(conn, sid, (ErrorCode.PROTOCOL_ERROR,), what=case.what, malformed=True)
+    expect_stream_error(conn, sid, (ErrorCode.PROTOCOL_ERROR,), what=case.what, malformed=True)
 
 
 @req("RFC9113-8.4-1")
@@ -213,5 +212,5 @@ def test_push_promise_from_client(h2probe: H2Probe, case: str) -> None:
     block = conn.encode(common_headers(conn))
     conn.send_raw(FrameType.PUSH_PROMISE, END_HEADERS, sid,
                   struct.pack("!I", promised) + block)
-    connection_error(conn, (ErrorCode.PROTOCOL_ERROR,),
+    expect_connection_error(conn, (ErrorCode.PROTOCOL_ERROR,),
                      what="http2/8.2/1 (\"Sends a PUSH_PROMISE frame\")")

@@ -38,7 +38,7 @@ from conformance.rawh2 import (
     frame_bytes,
 )
 from conformance.suite import _h2spec_verify as verify
-from conformance.suite._h2 import ERROR_BOUND
+from conformance.suite._h2 import ERROR_BOUND, expect_connection_error, expect_stream_error
 from conformance.suite._h2spec_verify import H2SpecCase, descriptions, params
 from conformance.verdicts import non_strict, not_applicable
 
@@ -195,7 +195,7 @@ def test_oversized_data(h2probe, case):
                        "flow-control window, so a larger frame would be a flow-control error")
     verify.send_request(h2probe, conn, 1, method="POST", end_stream=False)
     conn.send_data(1, b"x" * size, end_stream=True)
-    verify.stream_error(conn, 1, (ErrorCode.FRAME_SIZE_ERROR,),
+    expect_stream_error(conn, 1, (ErrorCode.FRAME_SIZE_ERROR,),
                         what=f"a {size}-octet DATA frame")
 
 
@@ -211,7 +211,7 @@ def test_oversized_headers(h2probe, case):
         count += 5
     block = conn.encode([*fields, *verify.dummy_headers(count)])
     conn.send_headers(1, block)
-    verify.connection_error(conn, (ErrorCode.FRAME_SIZE_ERROR,),
+    expect_connection_error(conn, (ErrorCode.FRAME_SIZE_ERROR,),
                             what=f"a {len(block)}-octet HEADERS frame")
 
 
@@ -238,7 +238,7 @@ def test_invalid_header_block(h2probe, case):
     a decoding error, so a connection error of type COMPRESSION_ERROR."""
     conn = h2probe.connect_h2()
     conn.send_headers(1, b"\x40")
-    verify.connection_error(conn, (ErrorCode.COMPRESSION_ERROR,),
+    expect_connection_error(conn, (ErrorCode.COMPRESSION_ERROR,),
                             what="a header block that does not decode")
 
 
@@ -253,7 +253,7 @@ def test_interrupted_header_block(h2probe, case, interrupt: Sender):
                       end_headers=False)
     interrupt(h2probe, conn, 1)
     conn.send_continuation(1, conn.encode(verify.dummy_headers(1)))
-    verify.connection_error(conn, PROTOCOL, what=case.description.lower())
+    expect_connection_error(conn, PROTOCOL, what=case.description.lower())
 
 
 # --- 5.1 stream states ---------------------------------------------------------------------
@@ -313,7 +313,7 @@ def test_idle_stream(h2probe, case, send: Sender):
     PROTOCOL_ERROR."""
     conn = h2probe.connect_h2()
     send(h2probe, conn, 1)
-    verify.connection_error(conn, PROTOCOL, what=case.description)
+    expect_connection_error(conn, PROTOCOL, what=case.description)
 
 
 @pytest.mark.parametrize(("case", "send", "sid", "codes"),
@@ -325,7 +325,7 @@ def test_half_closed_remote(h2probe, case, send: Sender, sid, codes):
     conn = h2probe.connect_h2()
     verify.send_request(h2probe, conn, sid)
     send(h2probe, conn, sid)
-    verify.stream_error(conn, sid, codes, what=case.description)
+    expect_stream_error(conn, sid, codes, what=case.description)
 
 
 @pytest.mark.parametrize(("case", "send", "codes"),
@@ -337,7 +337,7 @@ def test_closed_after_rst(h2probe, case: H2SpecCase, send: Sender, codes):
     verify.send_request(h2probe, conn, 1, end_stream=False)
     conn.send_rst(1, ErrorCode.CANCEL)
     send(h2probe, conn, 1)
-    judged_by_9113(case, lambda: verify.stream_error(conn, 1, codes, what=case.description))
+    judged_by_9113(case, lambda: expect_stream_error(conn, 1, codes, what=case.description))
 
 
 @pytest.mark.parametrize(("case", "send", "codes", "stream_level"),
@@ -352,9 +352,9 @@ def test_closed_after_end_stream(h2probe, case: H2SpecCase, send: Sender, codes,
     verify.stream_close(conn, 1, what="a GET request")
     send(h2probe, conn, 1)
     if stream_level:
-        check = lambda: verify.stream_error(conn, 1, codes, what=case.description)  # noqa: E731
+        check = lambda: expect_stream_error(conn, 1, codes, what=case.description)  # noqa: E731
     else:
-        check = lambda: verify.connection_error(conn, codes, what=case.description)  # noqa: E731
+        check = lambda: expect_connection_error(conn, codes, what=case.description)  # noqa: E731
     judged_by_9113(case, check)
 
 
@@ -392,7 +392,7 @@ def test_stream_identifier(h2probe, case, stream_ids):
     conn = h2probe.connect_h2()
     for sid in stream_ids:
         verify.send_request(h2probe, conn, sid)
-    verify.connection_error(conn, PROTOCOL, what=case.description.lower())
+    expect_connection_error(conn, PROTOCOL, what=case.description.lower())
 
 
 @pytest.mark.parametrize("case", params(CONCURRENCY))
@@ -413,7 +413,7 @@ def test_concurrency_limit(h2probe, case):
     for index in range(limit + 1):
         last = 1 + 2 * index
         conn.send_headers(last, block)
-    verify.stream_error(conn, last, (ErrorCode.PROTOCOL_ERROR, ErrorCode.REFUSED_STREAM),
+    expect_stream_error(conn, last, (ErrorCode.PROTOCOL_ERROR, ErrorCode.REFUSED_STREAM),
                         what=f"{limit + 1} concurrent streams (limit {limit})")
 
 
@@ -440,7 +440,7 @@ def test_self_dependency(h2probe, case):
         conn.send_raw(FrameType.HEADERS, 0x1 | 0x4 | 0x20, 1, block)
     else:
         conn.send_priority(1, depends_on=1, weight=256)
-    judged_by_9113(case, lambda: verify.stream_error(conn, 1, PROTOCOL,
+    judged_by_9113(case, lambda: expect_stream_error(conn, 1, PROTOCOL,
                                                      what=case.description.lower()))
 
 
