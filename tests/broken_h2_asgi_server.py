@@ -546,7 +546,7 @@ async def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--app", required=True)
-    parser.add_argument("--lifetime", type=float, default=120.0)
+    parser.add_argument("--lifetime", type=float, default=600.0)
     args = parser.parse_args()
     FAULTS.update(f for f in args.faults.split(",") if f and f != "none")
     module, _, attr = args.app.partition(":")

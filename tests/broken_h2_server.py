@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--app", default="")
-    parser.add_argument("--lifetime", type=float, default=120.0)
+    parser.add_argument("--lifetime", type=float, default=600.0)
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     faults = set(args.faults.split(","))
