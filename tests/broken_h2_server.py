@@ -30,6 +30,8 @@ Faults for the h2spec port of RFC 9113 §6, §8 and RFC 7541 (tests/test_h2spec_
 goaway-internal     after every frame but SETTINGS and PING, sends GOAWAY INTERNAL_ERROR
                     (last stream 0) and carries on: an error code no case accepts, at once
 ack-handshake-only  acknowledges the client's first SETTINGS only (the handshake's)
+hoard          never ends a connection however abusive, and keeps everything without
+               limit (see HoardConn; for tests/test_h2_dos_cases.py)
 
 An HTTP/1.1 request (no preface) gets the broken HTTP/1.1 answer, so the server can
 also stand in for the main process the harness starts.
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import queue
 import socket
 import ssl
 import struct
@@ -173,6 +176,83 @@ def hold_open(sock: socket.socket, limit: float = 10.0) -> None:
 
 
 # --- end of the h2spec generic/§3-§5 faults ---------------------------------------------
+# --- hoard: the h2 denial-of-service cases (tests/test_h2_dos_cases.py) ----------------------
+
+try:  # the harness puts the fixtures package on PYTHONPATH
+    from fixtures import typedjson
+except ImportError:  # pragma: no cover - run by hand
+    typedjson = None  # type: ignore[assignment]
+
+HEADERS_END = 0x4
+
+
+class HoardConn(Conn):
+    """``hoard``: never sends GOAWAY or RST_STREAM and never closes, whatever the client
+    does, and keeps everything without limit: every frame payload received, every header
+    block until it ends (a CONTINUATION flood grows it forever), decoded without a header
+    list limit (an HPACK bomb is answered), the whole response a request asks for (the
+    probe's ``flood`` steps, made here since the app is not run; the client's flow-control
+    window is never consulted), and what it sends, queued without bound for a writer
+    thread (PING and SETTINGS ACKs to a client that reads nothing pile up). It answers a
+    ``respond`` request with the body asked for, so a well-behaved client is served."""
+
+    def __init__(self, sock: socket.socket, faults: set[str]) -> None:
+        super().__init__(sock, faults)
+        self.decoder.max_header_list_size = 2**31
+        self.kept: list[bytes] = []
+        self.blocks: dict[int, bytearray] = {}
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        threading.Thread(target=self.write, daemon=True).start()
+
+    def send(self, data: bytes) -> None:
+        self.outbox.put(data)
+
+    def write(self) -> None:
+        while (data := self.outbox.get()) is not None:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                return
+
+    def serve(self) -> None:
+        try:
+            super().serve()
+        finally:
+            self.outbox.put(None)
+
+    def handle(self, kind: int, flags: int, stream: int, payload: bytes) -> None:
+        self.kept.append(payload)
+        if kind in (HEADERS, CONTINUATION):
+            block = self.blocks.setdefault(stream, bytearray())
+            block += payload
+            if flags & HEADERS_END:
+                del self.blocks[stream]
+                self.answer(stream, bytes(block))
+        elif kind != DATA:
+            super().handle(kind, flags, stream, payload)
+
+    def answer(self, stream: int, block: bytes) -> None:
+        try:
+            fields = dict(self.decoder.decode(block, raw=True))
+        except Exception:  # lax: a block that does not decode is answered all the same
+            fields = {}
+        args = {}
+        raw_args = fields.get(b"x-probe-args")
+        if raw_args and typedjson is not None:
+            with contextlib.suppress(Exception):
+                args = typedjson.loads(raw_args)
+        for step in args.get("steps", []) if isinstance(args, dict) else []:
+            if isinstance(step, list) and step[:1] == ["flood"]:
+                self.kept.append(b"x" * (int(step[1]) * int(step[2])))
+        body = args.get("body") if isinstance(args, dict) else None
+        body = body if isinstance(body, bytes) else b"wrong"
+        self.answered.add(stream)
+        head = self.encoder.encode([(b":status", b"200"),
+                                    (b"content-length", str(len(body)).encode())])
+        self.send(frame(HEADERS, HEADERS_END, stream, head) + frame(DATA, 0x1, stream, body))
+
+
+# --- end of hoard -----------------------------------------------------------------------------
 
 
 def serve(sock: socket.socket, faults: set[str]) -> None:
@@ -199,7 +279,7 @@ def serve(sock: socket.socket, faults: set[str]) -> None:
                 return
             sock.sendall(FIXED_H1)
             return
-        H2aFaultyConn(sock, faults).serve()
+        (HoardConn if "hoard" in faults else H2aFaultyConn)(sock, faults).serve()
 
 
 def main() -> None:
