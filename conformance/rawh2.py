@@ -670,9 +670,15 @@ class H2Connection(RawConnection):
             if "END_STREAM" not in frame.flags:
                 self.send_window_update(frame.stream_id, frame.flow_controlled_length)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, *, record: bool = True) -> None:
         if self.peer_closed is None:
-            super().send(data)
+            super().send(data, record=record)
+
+    def take_unparsed(self) -> bytes:
+        """The bytes read but not parsed into frames yet, handed over to a caller that
+        reads the connection raw from here on (:meth:`recv_raw`)."""
+        data, self._rbuf = self._rbuf, b""
+        return data
 
     def _log(self, direction: str, text: str) -> None:
         self.frame_log.append((direction, time.monotonic(), text))

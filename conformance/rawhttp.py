@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Iterable, Sequence
@@ -232,11 +233,15 @@ class RawConnection:
         self._peer: str | None = None  # "closed" / "reset" once the peer went away
         self._closed = False
         self._write_shut = False
+        self.bytes_sent = 0
 
     # --- sending ----------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, *, record: bool = True) -> None:
         """Send ``data`` exactly, bounded by the connection timeout.
+
+        ``record=False`` keeps the bytes out of the transcript (a flood's megabytes are no
+        evidence); :attr:`bytes_sent` counts them either way.
 
         A server that stops reading until the timeout gets :class:`NoResponse`. A peer
         that already closed or reset the connection is not an error here: the refused
@@ -258,10 +263,13 @@ class RawConnection:
             except TimeoutError:
                 raise NoResponse(
                     self._send_stalled(len(data) - len(view), len(data))) from None
-            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
+                    ssl.SSLEOFError):  # over TLS, a peer gone mid-record
                 self._mark("reset")
                 return
-            self.transcript.append(("sent", time.monotonic(), bytes(view[:count])))
+            self.bytes_sent += count
+            if record:
+                self.transcript.append(("sent", time.monotonic(), bytes(view[:count])))
             view = view[count:]
 
     def _send_stalled(self, done: int, total: int) -> str:
@@ -346,7 +354,12 @@ class RawConnection:
             return f"no response in {limit:g} s"
         return f"no complete response in {limit:g} s ({count} bytes received)"
 
-    def _recv(self, deadline: float) -> bytes | None:
+    def recv_raw(self, deadline: float, *, record: bool = True) -> bytes | None:
+        """One bounded read of whatever arrives (for clients that parse on their own):
+        data, b"" once the peer has gone, None when ``deadline`` passed."""
+        return self._recv(deadline, record=record)
+
+    def _recv(self, deadline: float, *, record: bool = True) -> bytes | None:
         """One bounded recv: data, b"" once the peer has gone (marker recorded), or
         None when the deadline passed."""
         remaining = deadline - time.monotonic()
@@ -357,13 +370,14 @@ class RawConnection:
             data = self._sock.recv(RECV_SIZE)
         except TimeoutError:
             return None
-        except (ConnectionResetError, ConnectionAbortedError):
+        except (ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError):
             self._mark("reset")
             return b""
         if not data:
             self._mark("closed")
             return b""
-        self.transcript.append(("recv", time.monotonic(), data))
+        if record:
+            self.transcript.append(("recv", time.monotonic(), data))
         return data
 
     def _mark(self, kind: str) -> None:

@@ -264,6 +264,9 @@ class ConformanceSession:
         note = ""
         if phase is Phase.CALL and call.excinfo is None:
             note = self.config.hook.pytest_conformance_pass_note(item=item, report=report) or ""
+            probe = item.stash.get(PROBE_KEY, None)
+            if not note and probe is not None and probe.notes:
+                note = "; ".join(probe.notes)  # what the case measured (e.g. the h2 floods)
         outcome = outcome_of(phase, call.excinfo, skipped=report.skipped,
                              skip_reason=_skip_reason(report) if report.skipped else "",
                              note=note)

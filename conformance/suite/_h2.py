@@ -36,7 +36,7 @@ from collections.abc import Iterable
 
 from hyperframe.frame import DataFrame, HeadersFrame
 
-from conformance.h2probe import H2Probe
+from conformance.probe import Probe
 from conformance.rawh2 import ErrorCode, ErrorSeen, H2Connection, H2Response, error_name
 from conformance.verdicts import non_strict
 
@@ -173,15 +173,17 @@ def expect_response(conn: H2Connection, stream_id: int, *, what: str,
     return response
 
 
-def probe_request(h2probe: H2Probe, conn: H2Connection, method: str = "GET",
+def probe_request(h2probe: Probe, conn: H2Connection, method: str = "GET",
                   path: str = "/", *, scenario: str = "echo",
                   args: dict[str, object] | None = None,
                   headers: Iterable[tuple[bytes | str, bytes | str]] = (),
-                  body: bytes = b"", end_stream: bool | None = None) -> int:
-    """Open a stream to the probe app running ``scenario``; returns the stream id."""
+                  body: bytes = b"", end_stream: bool | None = None,
+                  probe_id: str | None = None) -> int:
+    """Open a stream to the probe app running ``scenario`` (recorded under ``probe_id``,
+    the probe's own by default); returns the stream id."""
     sid = conn.new_stream()
-    fields = conn.request_headers(method, path,
-                                  headers=[*h2probe.probe_headers(scenario, args), *headers])
+    probe_fields = h2probe.probe_headers(scenario, args, probe_id=probe_id)
+    fields = conn.request_headers(method, path, headers=[*probe_fields, *headers])
     end = not body if end_stream is None else end_stream
     conn.send_headers(sid, fields, end_stream=end and not body)
     if body:

@@ -22,10 +22,10 @@ server that stops reading the attacker (TCP backpressure) simply ends the attack
 The attacking connection is driven raw: flood bytes are built in bulk and sent in large
 chunks, and what the server sends back is scanned frame header by frame header
 (:class:`FrameScan`) rather than parsed into frame objects, since a flood of PING ACKs
-would otherwise cost the harness more than the server. :class:`H2Connection` has no
-public raw receive, so :class:`Offender` uses its bounded ``_recv``; and the bytes of
-a flood are dropped from the connection's transcript (the h2 evidence is the frame log,
-where the flood is one summary line).
+would otherwise cost the harness more than the server. :class:`Offender` reads with
+:meth:`~conformance.rawhttp.RawConnection.recv_raw` and sends with ``record=False``: the
+bytes of a flood stay out of the connection's transcript (the h2 evidence is the frame
+log, where the flood is one summary line).
 """
 
 from __future__ import annotations
@@ -381,8 +381,7 @@ class Offender:
         # From here on the connection is read raw: what the frame parser had buffered
         # (a partial frame after the handshake) is the scan's first input. A GOAWAY the
         # parser already saw is the connection's ``goaway``.
-        self.scan.feed(bytes(self.conn._rbuf))
-        self.conn._rbuf = b""
+        self.scan.feed(self.conn.take_unparsed())
 
     def ended(self) -> str | None:
         """How the server ended the connection so far, or None."""
@@ -402,17 +401,15 @@ class Offender:
         """Send ``data`` by ``deadline``; False when the server stopped reading (or
         went away), which ends the attack."""
         self.conn.timeout = max(0.05, deadline - time.monotonic())
+        before = self.conn.bytes_sent
         try:
-            self.conn.send(data)
+            self.conn.send(data, record=False)
         except NoResponse:
             self.stalled = True
             self.stopped = "the server stopped reading (TCP backpressure)"
         except OSError as exc:  # ssl.SSLEOFError and the like: the server went away
             self.broken = f"the connection closed ({type(exc).__name__})"
-        # What went out is counted from the transcript, then dropped from it: the
-        # flood's bytes are no evidence (the frame log has a summary line).
-        self.sent += sum(len(d) for kind, _, d in self.conn.transcript if kind == "sent")
-        self.conn.transcript.clear()
+        self.sent += self.conn.bytes_sent - before
         self._note_end()
         return self.ended() is None and not self.stalled
 
@@ -421,7 +418,7 @@ class Offender:
         deadline = time.monotonic() + max(timeout, 0.001)
         while self.conn.peer_closed is None and self.broken is None:
             try:
-                data = self.conn._recv(deadline)
+                data = self.conn.recv_raw(deadline, record=False)
             except OSError as exc:
                 self.broken = f"the connection closed ({type(exc).__name__})"
                 break
@@ -432,7 +429,6 @@ class Offender:
                 break
             if timeout <= 0:
                 deadline = time.monotonic() + 0.001
-        self.conn.transcript.clear()
         self._note_end()
 
     def flood(self, chunks: Iterator[tuple[bytes, int]], *, reads: bool, what: str,
