@@ -91,6 +91,9 @@ class H2Probe(Probe):
     process: ServerProcess | None = None
     h2: H2Plan | None = None
     h2_connections: list[H2Connection] = field(default_factory=list)
+    recycle: bool = False
+    """Set by a case that left the server unable to serve (an attack it has not recovered
+    from): the harness restarts the h2 process after the case, outside its verdict."""
 
     def connect_h2(self, *, handshake: bool = True, settings: dict[int, int] | None = None,
                    timeout: float = 2.0, **options: Any) -> H2Connection:

@@ -224,6 +224,8 @@ def h2probe(request: pytest.FixtureRequest) -> Iterator[H2Probe]:
     yield handle
     for conn in handle.connections:
         conn.close()
+    if handle.recycle:
+        session_of(request.config).recycle(process)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ controller in ``report.user_properties``; the controller's session writes the re
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import signal
 import tempfile
@@ -225,6 +226,14 @@ class ConformanceSession:
         if tls_port and not h2probe.wait_listening(process.host, tls_port):
             raise HarnessError(f"the server's TLS endpoint did not listen on port {tls_port}")
         return process, self.logs[key], self._h2_plan
+
+    def recycle(self, process: ServerProcess) -> None:
+        """Restart a variant process a case left unable to serve (an h2 flood it has not
+        recovered from), after that case's verdict and outside the restart budget, which
+        is for crashes; the next case starts from a fresh server."""
+        process.stop()
+        with contextlib.suppress(ServerStartError):  # the next case's server_for says so
+            process.start()
 
     def _start(self, process: ServerProcess, fatal: bool = True) -> None:
         try:

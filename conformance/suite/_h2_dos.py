@@ -67,9 +67,11 @@ SAMPLE_INTERVAL = 0.1
 KEPT_FLOOR = 4 * MiB
 """For an attack whose bytes a vulnerable server keeps (a header block that never ends),
 growth of at least this much and of half the bytes sent means the server keeps them."""
-RECOVERY_BOUND = 20.0
+RECOVERY_BOUND = 5.0
 """Seconds a server that stopped answering gets, once the offender has left, to answer
-again (so that the next case does not judge the aftermath of this one)."""
+again; past that, the harness restarts the h2 process after the case
+(:attr:`~conformance.h2probe.H2Probe.recycle`), so that the next case does not judge the
+aftermath of this one."""
 BYSTANDER_BODY = b"still serving"
 
 
@@ -269,6 +271,7 @@ class Watch:
         self._abort()
         if self.after or self.bystander.failures:
             self.recovered = self._recover()
+            self.h2probe.recycle = self.recovered is None
         self.memory.stop()
 
     def _recover(self) -> float | None:
@@ -303,7 +306,7 @@ class Watch:
             after += (f"; once the offender had left it answered again after "
                       f"{self.recovered:.1f} s" if self.recovered is not None else
                       f"; once the offender had left it did not answer again within "
-                      f"{RECOVERY_BOUND:g} s")
+                      f"{RECOVERY_BOUND:g} s (the harness restarts it for the next case)")
         return (f"{self.bystander.describe()}, the one after the attack {after}; "
                 f"{self.memory.describe()}")
 
