@@ -260,6 +260,7 @@ class H2Connection(RawConnection):
         self.encoder = Encoder()
         self.decoder = Decoder()
         self.auto_window = auto_window
+        self._consumed: dict[int, int] = {}  # flow-controlled bytes not yet given back
         self.max_frame_size = max_frame_size
         """Ours, as we advertise it; a larger frame from the server is malformed."""
         self.server_settings: dict[int, int] = {}
@@ -666,9 +667,27 @@ class H2Connection(RawConnection):
         elif isinstance(frame, GoAwayFrame):
             self.goaway = frame
         elif isinstance(frame, DataFrame) and self.auto_window and frame.flow_controlled_length:
-            self.send_window_update(0, frame.flow_controlled_length)
-            if "END_STREAM" not in frame.flags:
-                self.send_window_update(frame.stream_id, frame.flow_controlled_length)
+            self._replenish(frame)
+
+    def _replenish(self, frame: DataFrame) -> None:
+        """Give back window once half of the initial window is consumed, as real clients
+        do (nghttp2, h2): small responses then cause no WINDOW_UPDATE at all, which
+        matters for error cases, since a frame of ours that reaches a server after it
+        closed makes its kernel reset the connection, and a reset can discard the GOAWAY
+        we have not read yet."""
+        threshold = DEFAULT_WINDOW // 2
+        size = frame.flow_controlled_length
+        self._consumed[0] = self._consumed.get(0, 0) + size
+        if self._consumed[0] >= threshold:
+            self.send_window_update(0, self._consumed.pop(0))
+        if "END_STREAM" in frame.flags:
+            self._consumed.pop(frame.stream_id, None)
+            return
+        consumed = self._consumed.get(frame.stream_id, 0) + size
+        if consumed >= threshold:
+            self.send_window_update(frame.stream_id, consumed)
+            consumed = 0
+        self._consumed[frame.stream_id] = consumed
 
     def send(self, data: bytes, *, record: bool = True) -> None:
         if self.peer_closed is None:

@@ -44,6 +44,11 @@ ERROR_BOUND = 1.0
 """Seconds a server gets to react to a protocol error (h2spec's default is 2 s per case;
 every server we run reacts within milliseconds)."""
 
+SLOW_RESPONSE = 1.5
+"""Seconds the probe app waits before answering a :func:`slow_answer` request, so the stream
+a case targets is still open (or half-closed (remote)) on the server when the offending
+frame arrives, whatever the server's speed."""
+
 GENERIC_CODES = (ErrorCode.PROTOCOL_ERROR, ErrorCode.INTERNAL_ERROR)
 GENERIC_CODE_RULE = ('RFC 9113 §5.4: "a generic error code (such as PROTOCOL_ERROR or '
                      'INTERNAL_ERROR) can always be used in place of more specific error codes"')
@@ -189,3 +194,11 @@ def probe_request(h2probe: Probe, conn: H2Connection, method: str = "GET",
     if body:
         conn.send_data(sid, body, end_stream=end)
     return sid
+
+
+def slow_answer(probe: Probe) -> list[tuple[bytes, bytes]]:
+    """Probe headers for a request the app answers only after :data:`SLOW_RESPONSE`."""
+    steps = [["sleep", SLOW_RESPONSE],
+             ["send", {"type": "http.response.start", "status": 200, "headers": []}],
+             ["send", {"type": "http.response.body", "body": b"slow", "more_body": False}]]
+    return probe.probe_headers("script", {"steps": steps})

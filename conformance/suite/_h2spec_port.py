@@ -46,7 +46,7 @@ from conformance.rawh2 import (
     error_name,
     settings_payload,
 )
-from conformance.suite._h2 import ERROR_BOUND, closed_without_goaway, judge_code
+from conformance.suite._h2 import ERROR_BOUND, closed_without_goaway, judge_code, slow_answer
 from conformance.verdicts import NoResponse, non_strict
 
 Sender = Callable[[H2Connection, H2Probe], int | None]
@@ -54,11 +54,6 @@ Sender = Callable[[H2Connection, H2Probe], int | None]
 
 DUMMY_VALUE = "x" * 4000
 """h2spec's dummy header value (its default ``--max-header-length``, 4000 octets)."""
-
-SLOW_RESPONSE = 1.5
-"""Seconds the probe app waits before answering, so the stream a case targets is still
-open (or half-closed) on the server's side when the offending frame arrives."""
-
 
 @dataclass(frozen=True)
 class Case:
@@ -112,14 +107,12 @@ def open_stream(conn: H2Connection, method: str = "GET", *, end_stream: bool = T
 
 def open_slow_stream(conn: H2Connection, h2probe: H2Probe, method: str = "GET", *,
                      end_stream: bool = True) -> int:
-    """A new stream to the probe app, which answers only after :data:`SLOW_RESPONSE`
-    seconds: until then the stream stays open (or half-closed (remote)) on the server,
-    whatever the server's speed, so the state a case targets does not depend on timing."""
-    steps = [["sleep", SLOW_RESPONSE],
-             ["send", {"type": "http.response.start", "status": 200, "headers": []}],
-             ["send", {"type": "http.response.body", "body": b"slow", "more_body": False}]]
+    """A new stream to the probe app, which answers only after
+    :data:`~conformance.suite._h2.SLOW_RESPONSE` seconds: until then the stream stays open
+    (or half-closed (remote)) on the server, so the state a case targets does not depend on
+    timing."""
     return open_stream(conn, method, end_stream=end_stream,
-                       extra=h2probe.probe_headers("script", {"steps": steps}))
+                       extra=slow_answer(h2probe))
 
 
 def dummy_block(conn: H2Connection) -> bytes:

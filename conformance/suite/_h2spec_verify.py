@@ -61,7 +61,7 @@ from conformance.rawh2 import (
     Setting,
     describe,
 )
-from conformance.suite._h2 import ERROR_BOUND
+from conformance.suite._h2 import ERROR_BOUND, slow_answer
 from conformance.verdicts import NoResponse
 
 RESPONSE_BOUND = 2.0
@@ -126,9 +126,15 @@ def dummy_headers(count: int, length: int = DUMMY_LENGTH) -> list[tuple[bytes, b
 
 
 def send_request(h2probe: H2Probe, conn: H2Connection, stream_id: int = 1, *,
-                 method: str = "GET", end_stream: bool = True) -> bytes:
-    """HEADERS with the common request on ``stream_id``; returns the block sent."""
-    block = conn.encode(common_headers(h2probe, conn, method))
+                 method: str = "GET", end_stream: bool = True, slow: bool = False) -> bytes:
+    """HEADERS with the common request on ``stream_id``; returns the block sent. With
+    ``slow`` the app answers only after a while (:func:`~conformance.suite._h2.
+    slow_answer`), so the stream stays half-closed (remote) while the case acts on it."""
+    if slow:
+        fields = conn.request_headers(method, "/", headers=slow_answer(h2probe))
+    else:
+        fields = common_headers(h2probe, conn, method)
+    block = conn.encode(fields)
     conn.send_headers(stream_id, block, end_stream=end_stream)
     return block
 

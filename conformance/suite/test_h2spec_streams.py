@@ -323,7 +323,7 @@ def test_half_closed_remote(h2probe, case, send: Sender, sid, codes):
     HEADERS or CONTINUATION on it is a stream error of type STREAM_CLOSED (h2spec also
     accepts PROTOCOL_ERROR for the CONTINUATION, which has no open header block)."""
     conn = h2probe.connect_h2()
-    verify.send_request(h2probe, conn, sid)
+    verify.send_request(h2probe, conn, sid, slow=True)  # half-closed (remote) until answered
     send(h2probe, conn, sid)
     expect_stream_error(conn, sid, codes, what=case.description)
 
