@@ -99,9 +99,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "RFC8441-5-1", WILL, RFC8441, "5",
-        "using the HTTP/2 stream from the CONNECT transaction as if it were the TCP "
-        "connection referred to in [RFC6455]",
+        "the peers should proceed with The WebSocket Protocol [RFC6455] using the HTTP/2 "
+        "stream from the CONNECT transaction as if it were the TCP connection referred to "
+        "in [RFC6455]",
         "A server offering SETTINGS_ENABLE_CONNECT_PROTOCOL accepts an extended CONNECT "
-        "for websocket with :status 200, and WebSocket frames flow in that stream's DATA.",
+        "for websocket with :status 200, and WebSocket frames flow in that stream's DATA "
+        "(derived: the sentence's \"should\" is not an RFC 2119 keyword, but a server that "
+        "advertises RFC 8441 and does not do this has no other way to behave).",
+        derived=True,
     ),
 )
