@@ -406,13 +406,17 @@ class H2Connection(RawConnection):
 
     def request_headers(self, method: str = "GET", path: str = "/", *,
                         scheme: str | None = None, authority: str | None = None,
+                        protocol: str | None = None,
                         headers: Iterable[tuple[bytes | str, bytes | str]] = (),
                         ) -> list[tuple[bytes, bytes]]:
-        """The four request pseudo-header fields (RFC 9113 §8.3.1), then ``headers``."""
+        """The four request pseudo-header fields (RFC 9113 §8.3.1), ``:protocol`` for an
+        extended CONNECT (RFC 8441 §4), then ``headers``."""
         pseudo = [(b":method", method.encode()),
                   (b":scheme", (scheme or ("https" if self.mode == "tls" else "http")).encode()),
                   (b":authority", (authority or f"{self.host}:{self.port}").encode()),
                   (b":path", path.encode())]
+        if protocol is not None:
+            pseudo.append((b":protocol", protocol.encode()))
         return pseudo + [(_b(k), _b(v)) for k, v in headers]
 
     def new_stream(self) -> int:
