@@ -273,6 +273,11 @@ class H2Connection(RawConnection):
         self._block: tuple[int, list[bytes], Frame] | None = None  # open header block
         self.decoded: dict[int, list[list[tuple[bytes, bytes]]]] = {}
         """Decoded header blocks by stream (HEADERS) or promised stream (PUSH_PROMISE)."""
+        self.responses: dict[int, H2Response] = {}
+        """Each stream's answer so far, assembled as its frames arrive (whoever reads
+        them), so no wait loses another stream's frames."""
+        self.ended_streams: list[int] = []
+        """Stream ids in the order they ended (END_STREAM or RST_STREAM)."""
         self.settings_acked = 0
         """SETTINGS ACKs received (for the SETTINGS frames we sent, :attr:`settings_sent`)."""
         self.settings_sent = 0
@@ -401,13 +406,17 @@ class H2Connection(RawConnection):
 
     def request_headers(self, method: str = "GET", path: str = "/", *,
                         scheme: str | None = None, authority: str | None = None,
+                        protocol: str | None = None,
                         headers: Iterable[tuple[bytes | str, bytes | str]] = (),
                         ) -> list[tuple[bytes, bytes]]:
-        """The four request pseudo-header fields (RFC 9113 §8.3.1), then ``headers``."""
+        """The four request pseudo-header fields (RFC 9113 §8.3.1), ``:protocol`` for an
+        extended CONNECT (RFC 8441 §4), then ``headers``."""
         pseudo = [(b":method", method.encode()),
                   (b":scheme", (scheme or ("https" if self.mode == "tls" else "http")).encode()),
                   (b":authority", (authority or f"{self.host}:{self.port}").encode()),
                   (b":path", path.encode())]
+        if protocol is not None:
+            pseudo.append((b":protocol", protocol.encode()))
         return pseudo + [(_b(k), _b(v)) for k, v in headers]
 
     def new_stream(self) -> int:
@@ -494,45 +503,42 @@ class H2Connection(RawConnection):
                 return frames
 
     def read_stream(self, stream_id: int, timeout: float | None = None) -> H2Response:
-        """Everything of stream ``stream_id`` until END_STREAM or RST_STREAM. A GOAWAY
-        that excludes the stream, or a close, is NoResponse naming it."""
-        response = H2Response(stream_id)
+        """Stream ``stream_id``'s answer once it ended (END_STREAM) or was reset. A
+        GOAWAY that excludes the stream, or a close, is NoResponse naming it."""
+        return self.read_streams([stream_id], timeout)[stream_id]
+
+    def read_streams(self, stream_ids: Iterable[int], timeout: float | None = None,
+                     ) -> dict[int, H2Response]:
+        """The answers of all ``stream_ids`` once each ended or was reset (frames of any
+        stream read meanwhile go to their own stream's answer)."""
+        wanted = list(stream_ids)
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        blocks = 0
-        while not (response.ended or response.reset is not None):
-            remaining = deadline - time.monotonic()
+
+        def pending() -> list[int]:
+            return [sid for sid in wanted if sid not in self.ended_streams]
+
+        while pending():
             try:
-                frame = self.next_frame(max(remaining, 0.0))
+                frame = self.next_frame(max(deadline - time.monotonic(), 0.0))
             except NoResponse:
-                raise NoResponse(f"no complete response on stream {stream_id} within "
-                                 f"{limit:g} s (status {response.status})") from None
+                statuses = {sid: self.response(sid).status for sid in pending()}
+                raise NoResponse(f"no complete response on stream(s) {pending()} within "
+                                 f"{limit:g} s (status so far {statuses})") from None
             if frame is None:
-                raise NoResponse(f"the connection closed before stream {stream_id} ended"
-                                 + self._goaway_note())
-            if isinstance(frame, GoAwayFrame) and frame.last_stream_id < stream_id:
-                raise NoResponse(f"GOAWAY {error_name(frame.error_code)} (last stream "
-                                 f"{frame.last_stream_id}) before stream {stream_id} was "
-                                 "answered")
-            if frame.stream_id != stream_id:
-                continue
-            if isinstance(frame, HeadersFrame):
-                block = self.decoded[stream_id][blocks]
-                blocks += 1
-                status = dict(block).get(b":status", b"")
-                if not response.headers and status.startswith(b"1") and len(status) == 3:
-                    response.informational.append(block)
-                elif not response.headers:
-                    response.headers = block
-                else:
-                    response.trailers = block
-            elif isinstance(frame, DataFrame):
-                response.body += bytes(frame.data)
-            elif isinstance(frame, RstStreamFrame):
-                response.reset = frame.error_code
-            if "END_STREAM" in frame.flags:
-                response.ended = True
-        return response
+                raise NoResponse(f"the connection closed before stream(s) {pending()} "
+                                 "ended" + self._goaway_note())
+            if isinstance(frame, GoAwayFrame):
+                lost = [sid for sid in pending() if sid > frame.last_stream_id]
+                if lost:
+                    raise NoResponse(f"GOAWAY {error_name(frame.error_code)} (last stream "
+                                     f"{frame.last_stream_id}) before stream(s) {lost} were "
+                                     "answered")
+        return {sid: self.response(sid) for sid in wanted}
+
+    def response(self, stream_id: int) -> H2Response:
+        """Stream ``stream_id``'s answer as far as it has arrived."""
+        return self.responses.setdefault(stream_id, H2Response(stream_id))
 
     def connection_error(self, codes: Sequence[int] = (), timeout: float | None = None,
                          ) -> ErrorSeen:
@@ -651,7 +657,10 @@ class H2Connection(RawConnection):
                 raise MalformedFrame(f"the server's header block on stream {stream_id} does "
                                      f"not decode: {exc} (RFC 7541)") from None
             key = first.promised_stream_id if isinstance(first, PushPromiseFrame) else stream_id
-            self.decoded.setdefault(key, []).append([(bytes(k), bytes(v)) for k, v in headers])
+            block = [(bytes(k), bytes(v)) for k, v in headers]
+            self.decoded.setdefault(key, []).append(block)
+            if isinstance(first, HeadersFrame):
+                self._absorb_block(stream_id, block, "END_STREAM" in first.flags)
 
     def _react(self, frame: Frame) -> None:
         """What any well-behaved client does at once: ACK SETTINGS and PING, keep windows
@@ -666,8 +675,37 @@ class H2Connection(RawConnection):
             self.send_ping(bytes(frame.opaque_data), ack=True)
         elif isinstance(frame, GoAwayFrame):
             self.goaway = frame
-        elif isinstance(frame, DataFrame) and self.auto_window and frame.flow_controlled_length:
-            self._replenish(frame)
+        elif isinstance(frame, DataFrame):
+            self.response(frame.stream_id).body += bytes(frame.data)
+            if "END_STREAM" in frame.flags:
+                self._ended(frame.stream_id)
+            if self.auto_window and frame.flow_controlled_length:
+                self._replenish(frame)
+        elif isinstance(frame, RstStreamFrame):
+            self.response(frame.stream_id).reset = frame.error_code
+            self._ended(frame.stream_id)
+
+    def _absorb_block(self, stream_id: int, block: list[tuple[bytes, bytes]],
+                      end_stream: bool) -> None:
+        """A complete header block of a stream: informational (1xx), the response head,
+        or trailers, in that order (RFC 9113 §8.1)."""
+        response = self.response(stream_id)
+        status = dict(block).get(b":status", b"")
+        if not response.headers and status.startswith(b"1") and len(status) == 3:
+            response.informational.append(block)
+        elif not response.headers:
+            response.headers = block
+        else:
+            response.trailers = block
+        if end_stream:
+            self._ended(stream_id)
+
+    def _ended(self, stream_id: int) -> None:
+        response = self.response(stream_id)
+        if response.reset is None:
+            response.ended = True
+        if stream_id not in self.ended_streams:
+            self.ended_streams.append(stream_id)
 
     def _replenish(self, frame: DataFrame) -> None:
         """Give back window once half of the initial window is consumed, as real clients

@@ -166,7 +166,6 @@ class ConformanceSession:
         self.report_paths: dict[str, Path] = {}
         self._h2_plan: H2Plan | str | None = None
         self._h2_failed: dict[str, str] = {}
-        self.h2_workdir = Path(tempfile.mkdtemp(prefix="asgi-conformance-h2-"))
         self._report: model.RunReport | None = None
 
     # --- servers ---------------------------------------------------------------------------
@@ -210,7 +209,8 @@ class ConformanceSession:
         """The probe app served over h2 (see :mod:`conformance.h2probe`), started on first
         use; or why the server cannot be reached over h2 (the cases' n/a reason)."""
         if self._h2_plan is None:
-            self._h2_plan = h2probe.plan(self.spec, self.h2_workdir)
+            workdir = Path(tempfile.mkdtemp(prefix="asgi-conformance-h2-"))  # its cert
+            self._h2_plan = h2probe.plan(self.spec, workdir)
         if isinstance(self._h2_plan, str):
             return self._h2_plan
         key = f"{PROBE_APP}#{h2probe.H2_VARIANT}"

@@ -227,3 +227,18 @@ def _after_preface_raw(payload: bytes) -> Script:
         sock.sendall(payload)
         sock.recv(65536)
     return script
+
+
+def test_frames_read_by_any_wait_stay_with_their_stream(scripted):
+    """A wait for one stream (or for any frame) keeps other streams' frames: their
+    answers are assembled as the frames arrive, and the order streams ended is kept."""
+    port = scripted(h2_server)
+    conn = rawh2.connect("127.0.0.1", port)
+    first = conn.request("GET", "/a")
+    second = conn.request("GET", "/b")
+    conn.frames_until(lambda f: f.stream_id == second and "END_STREAM" in f.flags)
+    responses = conn.read_streams([first, second])
+    assert [responses[sid].status for sid in (first, second)] == [200, 200]
+    assert responses[second].body == b"ok" and responses[first].body == b"ok"
+    assert conn.ended_streams == [first, second]
+    conn.close()

@@ -7,18 +7,15 @@ connection to a server process of a case's own.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from hyperframe.frame import DataFrame, Frame, HeadersFrame, RstStreamFrame
 
 from conformance.h2probe import H2Plan, H2Probe
 from conformance.probe import CallView, Probe, new_probe_id
 from conformance.rawh2 import H2Connection, H2Response, NotH2, connect
 from conformance.testcert import TEST_CERT
-from conformance.verdicts import NoResponse, not_applicable
+from conformance.verdicts import not_applicable
 from fixtures import typedjson
 
 Steps = list[list[Any]]
@@ -60,51 +57,12 @@ class Streams:
 
 
 def read_streams(conn: H2Connection, stream_ids: Iterable[int],
-                 timeout: float = 3.0, *, blocks_read: int = 0) -> Streams:
-    """Read until every stream in ``stream_ids`` ended or was reset (NoResponse naming
-    those still open when the bound passes or the connection closes). ``blocks_read``:
-    header blocks of these streams a case already took off the connection itself."""
+                 timeout: float = 3.0) -> Streams:
+    """Every stream in ``stream_ids`` read to its end (:meth:`H2Connection.read_streams`),
+    with the order in which they ended."""
     wanted = list(stream_ids)
-    out = Streams({sid: H2Response(sid) for sid in wanted})
-    blocks = dict.fromkeys(wanted, blocks_read)
-    deadline = time.monotonic() + timeout
-    while len(out.ended) < len(wanted):
-        try:
-            frame = conn.next_frame(max(deadline - time.monotonic(), 0.0))
-        except NoResponse:
-            frame = None
-        if frame is None:
-            open_ = [s for s in wanted if s not in out.ended]
-            raise NoResponse(f"streams {open_} not complete within {timeout:g} s "
-                             f"({'closed' if conn.peer_closed else 'still open'})")
-        if frame.stream_id in out.responses and frame.stream_id not in out.ended:
-            blocks[frame.stream_id] = _absorb(conn, out.responses[frame.stream_id], frame,
-                                              blocks[frame.stream_id])
-            response = out.responses[frame.stream_id]
-            if response.ended or response.reset is not None:
-                out.ended.append(frame.stream_id)
-    return out
-
-
-def _absorb(conn: H2Connection, response: H2Response, frame: Frame, blocks: int) -> int:
-    """Add one frame to a stream's response (as :meth:`H2Connection.read_stream` does)."""
-    if isinstance(frame, HeadersFrame):
-        block = conn.decoded[frame.stream_id][blocks]
-        blocks += 1
-        status = dict(block).get(b":status", b"")
-        if not response.headers and status.startswith(b"1") and len(status) == 3:
-            response.informational.append(block)
-        elif not response.headers:
-            response.headers = block
-        else:
-            response.trailers = block
-    elif isinstance(frame, DataFrame):
-        response.body += bytes(frame.data)
-    elif isinstance(frame, RstStreamFrame):
-        response.reset = frame.error_code
-    if "END_STREAM" in frame.flags:
-        response.ended = True
-    return blocks
+    responses = conn.read_streams(wanted, timeout)
+    return Streams(responses, [sid for sid in conn.ended_streams if sid in responses])
 
 
 def authority(h2probe: H2Probe) -> bytes:

@@ -134,7 +134,7 @@ def test_h2_expect_100_continue(h2probe):
     if status == b"100":
         assert "END_STREAM" not in frames[-1].flags, "a 100 (Continue) with END_STREAM"
         conn.send_data(sid, b"hello", end_stream=True)
-        response = read_streams(conn, [sid], blocks_read=1).responses[sid]
+        response = read_streams(conn, [sid]).responses[sid]
         assert response.status == 200 and _reported_length(response.body) == 5, (
             f"after the 100, the response was {response.status} {response.body[:80]!r}")
 

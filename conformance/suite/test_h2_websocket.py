@@ -35,9 +35,8 @@ def _open(h2probe, steps: list[list[Any]] | None = None) -> tuple[H2Connection, 
                        f"{offered if offered is not None else 'not sent'})")
     probe = (h2probe.probe_headers("script", {"steps": steps}) if steps is not None
              else h2probe.probe_headers())
-    fields = conn.request_headers("CONNECT", "/ws")
-    fields[4:4] = [(b":protocol", b"websocket")]
-    fields += [(b"sec-websocket-version", b"13"), *probe]
+    fields = conn.request_headers("CONNECT", "/ws", protocol="websocket",
+                                  headers=[(b"sec-websocket-version", b"13"), *probe])
     sid = conn.new_stream()
     conn.send_headers(sid, fields, end_stream=False)
     return conn, sid
