@@ -7,11 +7,12 @@ a run. This module holds that machinery:
 
 * :class:`PinnedServer`: a server process started under ``taskset`` on a free port, with
   its output in a log file, waited for (bounded) and checked before it is measured;
-* a server's child processes, which its CPU time and its stopping must cover too;
 * CPU time of a process from ``/proc/<pid>/stat`` and per-core busy and steal time from
   ``/proc/stat``, turned into the shares of a measured window (:func:`cpu_shares`);
 * the machine-wide lock that keeps two benchmarks off the same pinned cores.
 
+A server's child processes, which its CPU time and its stopping must cover too, are
+found by :mod:`conformance.proctree` (the h2 flood cases measure memory the same way).
 Every wait is bounded and every process is stopped by its PID only.
 """
 
@@ -136,51 +137,6 @@ class PinnedServer:
     def stop(self) -> None:
         stop_process(self.proc)
         self._log.close()
-
-
-# --------------------------------------------------------------------------- process trees
-#
-# A server may serve from child processes (hypercorn does): its CPU time and its stopping
-# must cover them too. Children are named by (pid, starttime) so a reused PID is not
-# mistaken for one of them.
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (ppid, starttime) for every live process."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if fields[0] == "Z":
-            continue
-        table[int(entry.name)] = (int(fields[1]), fields[19])
-    return table
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """Live descendants of ``pid`` as pid -> starttime (to notice PID reuse)."""
-    table = _process_table()
-    children: dict[int, list[int]] = {}
-    for child, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(child)
-    out: dict[int, str] = {}
-    todo = list(children.get(pid, []))
-    while todo:
-        p = todo.pop()
-        out[p] = table[p][1]
-        todo.extend(children.get(p, []))
-    return out
-
-
-def alive(pid: int, starttime: str) -> bool:
-    """Whether ``pid`` is still the process that started at ``starttime``."""
-    entry = _process_table().get(pid)
-    return entry is not None and entry[1] == starttime
 
 
 # --------------------------------------------------------------------------- CPU accounting

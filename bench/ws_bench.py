@@ -63,11 +63,9 @@ from bench.machine import (
     HOST,
     STOP_TIMEOUT,
     PinnedServer,
-    alive,
     core_busy,
     cpu_shares,
     cpu_snapshot,
-    descendants,
     proc_cpu_seconds,
     single_cpu,
     stop_process,
@@ -81,6 +79,7 @@ from bench.ws_client import (
     worker_main,
 )
 from bench.ws_wire import WsProtocolError, client_frame, handshake, read_message
+from conformance.proctree import alive, descendants
 
 CLIENT_CPU_WARN = 0.90
 SANITY_TIMEOUT = 5.0

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import threading
 import time
 from collections import Counter
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.h2probe import H2Probe
+from conformance.proctree import descendants
 from conformance.rawh2 import FrameType, H2Connection, error_name
 from conformance.suite._h2 import probe_request
 from conformance.verdicts import NoResponse, harness_error, non_strict
@@ -80,22 +80,7 @@ BYSTANDER_BODY = b"still serving"
 
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its live descendants (a server may serve from child processes)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, todo = [pid], list(parents.get(pid, []))
-    while todo:
-        child = todo.pop()
-        tree.append(child)
-        todo.extend(parents.get(child, []))
-    return tree
+    return [pid, *descendants(pid)]
 
 
 def rss_of(pids: Iterable[int]) -> int:
