@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,6 @@ class H2Probe(Probe):
 
     process: ServerProcess | None = None
     h2: H2Plan | None = None
-    h2_connections: list[H2Connection] = field(default_factory=list)
     recycle: bool = False
     """Set by a case that left the server unable to serve (an attack it has not recovered
     from): the harness restarts the h2 process after the case, outside its verdict."""
@@ -108,15 +107,9 @@ class H2Probe(Probe):
         except NotH2 as exc:
             not_applicable(f"the server's h2 listener did not speak h2: {exc}")
         self.connections.append(conn)
-        self.h2_connections.append(conn)
         if handshake:
             conn.handshake(settings)
         return conn
-
-    def headers(self, scenario: str = "echo", args: dict[str, Any] | None = None,
-                ) -> list[tuple[bytes, bytes]]:
-        """The probe headers as h2 regular fields (lowercase names already)."""
-        return self.probe_headers(scenario, args)
 
 
 def wait_listening(host: str, port: int, timeout: float = 5.0) -> bool:

@@ -459,14 +459,14 @@ class H2Connection(RawConnection):
 
     def request(self, method: str = "GET", path: str = "/", *,
                 headers: Iterable[tuple[bytes | str, bytes | str]] = (), body: bytes = b"",
-                stream_id: int | None = None, **pseudo: Any) -> int:
+                end_stream: bool = True, stream_id: int | None = None, **pseudo: Any) -> int:
         """Open a stream with a request (HEADERS, then one DATA if there is a body) and
-        return its id."""
+        return its id; ``end_stream`` False leaves the request open."""
         sid = self.new_stream() if stream_id is None else stream_id
         self.send_headers(sid, self.request_headers(method, path, headers=headers, **pseudo),
-                          end_stream=not body)
+                          end_stream=end_stream and not body)
         if body:
-            self.send_data(sid, body, end_stream=True)
+            self.send_data(sid, body, end_stream=end_stream)
         return sid
 
     # --- receiving --------------------------------------------------------------------
@@ -540,8 +540,7 @@ class H2Connection(RawConnection):
         """Stream ``stream_id``'s answer as far as it has arrived."""
         return self.responses.setdefault(stream_id, H2Response(stream_id))
 
-    def connection_error(self, codes: Sequence[int] = (), timeout: float | None = None,
-                         ) -> ErrorSeen:
+    def connection_error(self, timeout: float | None = None) -> ErrorSeen:
         """Wait for the server to end the connection (h2spec's VerifyConnectionError):
         a GOAWAY, or a close. The result says which, with the code."""
         return self._wait_error(None, timeout)

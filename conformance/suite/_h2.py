@@ -34,8 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hyperframe.frame import DataFrame, HeadersFrame
-
 from conformance.probe import Probe
 from conformance.rawh2 import ErrorCode, ErrorSeen, H2Connection, H2Response, error_name
 from conformance.verdicts import non_strict
@@ -126,26 +124,13 @@ def expect_stream_error(conn: H2Connection, stream_id: int, codes: int | Iterabl
                          f"stream {stream_id}, got {seen.describe()} within {timeout:g} s")
 
 
-def final_status(conn: H2Connection, stream_id: int) -> int | None:
-    """The final (non-1xx) :status the server sent on ``stream_id``, if any."""
-    for block in conn.decoded.get(stream_id, []):
-        status = dict(block).get(b":status", b"")
-        if status.isdigit() and not status.startswith(b"1"):
-            return int(status)
-    return None
-
-
-def stream_ended(conn: H2Connection, stream_id: int) -> bool:
-    return any(isinstance(frame, DataFrame | HeadersFrame) and frame.stream_id == stream_id
-               and "END_STREAM" in frame.flags for frame in conn.received)
-
-
 def _judge_malformed_answer(conn: H2Connection, stream_id: int, seen: ErrorSeen,
                             what: str) -> None:
-    status = final_status(conn, stream_id)
+    response = conn.response(stream_id)
+    status = response.status
     if status is None:
         return
-    if status >= 400 and stream_ended(conn, stream_id):
+    if status >= 400 and response.ended:
         non_strict(f"after {what}, the server answered {status} and ended stream "
                    f"{stream_id} without RST_STREAM: RFC 9113 §8.1.1 lets a server "
                    "\"send an HTTP response prior to closing or resetting the stream\", "
@@ -182,18 +167,14 @@ def probe_request(h2probe: Probe, conn: H2Connection, method: str = "GET",
                   path: str = "/", *, scenario: str = "echo",
                   args: dict[str, object] | None = None,
                   headers: Iterable[tuple[bytes | str, bytes | str]] = (),
-                  body: bytes = b"", end_stream: bool | None = None,
+                  body: bytes = b"", end_stream: bool = True,
                   probe_id: str | None = None) -> int:
     """Open a stream to the probe app running ``scenario`` (recorded under ``probe_id``,
-    the probe's own by default); returns the stream id."""
-    sid = conn.new_stream()
+    the probe's own by default): HEADERS, then ``body`` in one DATA frame; ``end_stream``
+    False leaves the request open. Returns the stream id."""
     probe_fields = h2probe.probe_headers(scenario, args, probe_id=probe_id)
-    fields = conn.request_headers(method, path, headers=[*probe_fields, *headers])
-    end = not body if end_stream is None else end_stream
-    conn.send_headers(sid, fields, end_stream=end and not body)
-    if body:
-        conn.send_data(sid, body, end_stream=end)
-    return sid
+    return conn.request(method, path, headers=[*probe_fields, *headers], body=body,
+                        end_stream=end_stream)
 
 
 def slow_answer(probe: Probe) -> list[tuple[bytes, bytes]]:

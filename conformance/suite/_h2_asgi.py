@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.h2probe import H2Plan, H2Probe
+from conformance.h2probe import H2Probe
 from conformance.probe import CallView, Probe, new_probe_id
-from conformance.rawh2 import H2Connection, H2Response, NotH2, connect
-from conformance.testcert import TEST_CERT
+from conformance.rawh2 import H2Connection, H2Response
+from conformance.suite._h2 import probe_request
 from conformance.verdicts import not_applicable
 from fixtures import typedjson
 
@@ -28,15 +28,11 @@ DELIVERY_BOUND = 1.0
 def script(probe: Probe, conn: H2Connection, steps: Steps, *, method: str = "GET",
            path: str = "/", headers: Fields = (), body: bytes = b"",
            end_stream: bool = True) -> int:
-    """Open a stream whose app runs ``steps`` (the probe's ``script`` scenario): HEADERS,
-    then ``body`` in one DATA frame; ``end_stream`` False leaves the request open."""
-    sid = conn.new_stream()
-    fields = conn.request_headers(method, path, headers=[
-        *probe.probe_headers("script", {"steps": steps}), *headers])
-    conn.send_headers(sid, fields, end_stream=end_stream and not body)
-    if body:
-        conn.send_data(sid, body, end_stream=end_stream)
-    return sid
+    """Open a stream whose app runs ``steps`` (the probe's ``script`` scenario):
+    :func:`~conformance.suite._h2.probe_request`."""
+    return probe_request(probe, conn, method, path, scenario="script",
+                         args={"steps": steps}, headers=headers, body=body,
+                         end_stream=end_stream)
 
 
 def run(h2probe: H2Probe, steps: Steps, *, settings: dict[int, int] | None = None,
@@ -129,17 +125,3 @@ def h2_spec_version(h2probe: H2Probe) -> str:
     asgi = h2_scope(h2probe).get("asgi") or {}
     version = asgi.get("spec_version") if isinstance(asgi, dict) else None
     return str(version) if version else "2.0"
-
-
-# --- a server process of a case's own -------------------------------------------------------
-
-
-def connect_plan(host: str, port: int, plan: H2Plan, *, timeout: float = 2.0,
-                 settings: dict[int, int] | None = None) -> H2Connection:
-    """An h2 connection, handshake done, to a dedicated server started with ``plan``'s
-    arguments (its TLS port when it has one of its own)."""
-    try:
-        return connect(host, plan.tls_port or port, plan.mode, timeout=timeout,
-                       cadata=TEST_CERT, settings=settings)
-    except NotH2 as exc:
-        not_applicable(f"the dedicated server's h2 listener did not speak h2: {exc}")

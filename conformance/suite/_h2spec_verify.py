@@ -117,7 +117,7 @@ def common_headers(h2probe: H2Probe, conn: H2Connection, method: str = "GET",
                    extra: Sequence[tuple[bytes, bytes]] = ()) -> list[tuple[bytes, bytes]]:
     """h2spec's ``CommonHeaders`` (method, scheme, path ``/``, authority) plus the probe's
     headers, so the probe app answers (echo) and records the request."""
-    return conn.request_headers(method, "/", headers=[*h2probe.headers(), *extra])
+    return conn.request_headers(method, "/", headers=[*h2probe.probe_headers(), *extra])
 
 
 def dummy_headers(count: int, length: int = DUMMY_LENGTH) -> list[tuple[bytes, bytes]]:

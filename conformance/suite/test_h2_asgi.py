@@ -21,7 +21,7 @@ from hyperframe.frame import GoAwayFrame
 
 from conformance import h2probe as h2plan
 from conformance.checks import version_tuple
-from conformance.probe import Probe
+from conformance.probe import Probe, ProbeLog
 from conformance.rawh2 import ErrorCode, H2Connection, Setting, error_name
 from conformance.session import PROBE_APP
 from conformance.suite._dedicated import Dedicated, adopt_evidence, suite_spec
@@ -30,7 +30,6 @@ from conformance.suite._events import response_start as _start
 from conformance.suite._h2 import expect_usable
 from conformance.suite._h2_asgi import (
     DELIVERY_BOUND,
-    connect_plan,
     got_disconnect,
     h2_spec_version,
     header_values,
@@ -348,9 +347,9 @@ class Shutdown:
 
 
 def _shutdown_run(dedicated: Dedicated, plan: h2plan.H2Plan) -> Shutdown:
-    conn = connect_plan(dedicated.host, dedicated.port, plan)
-    probe = dedicated.probe()
-    probe.connections.append(conn)
+    probe = h2plan.h2_probe(dedicated.process, ProbeLog(dedicated.process.probe_log_path),
+                            plan)
+    conn = probe.connect_h2()
     sid = script(probe, conn, [["receive_body"], ["sleep", INFLIGHT_SLEEP],
                                ["send", _start(200, [(b"content-length", b"4")])],
                                ["send", _body(b"done")]], path="/inflight")

@@ -10,13 +10,12 @@ option.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from hyperframe.frame import SettingsFrame
 
-from conformance.h2probe import H2Plan, H2Probe, plan, wait_listening
+from conformance.h2probe import H2Plan, H2Probe, h2_probe, plan, wait_listening
 from conformance.probe import ProbeLog
 from conformance.rawh2 import H2Connection, NotH2, describe
 from conformance.suite._dedicated import Dedicated, adopt_evidence, suite_spec
@@ -67,11 +66,9 @@ def test_tls_alpn_h2(request, server, alpn_server):
     if isinstance(alpn_server, str):
         not_applicable(alpn_server)
     dedicated, tls_plan = alpn_server
-    port = tls_plan.tls_port or dedicated.port
-    if tls_plan.tls_port and not wait_listening(dedicated.host, port):
-        raise AssertionError(f"the TLS endpoint never listened on port {port}")
-    h2probe = H2Probe(dedicated.host, port, ProbeLog(dedicated.process.probe_log_path),
-                      id=f"alpn-{time.monotonic_ns()}", process=dedicated.process, h2=tls_plan)
+    if tls_plan.tls_port and not wait_listening(dedicated.host, tls_plan.tls_port):
+        raise AssertionError(f"the TLS endpoint never listened on port {tls_plan.tls_port}")
+    h2probe = h2_probe(dedicated.process, ProbeLog(dedicated.process.probe_log_path), tls_plan)
     adopt_evidence(request, h2probe)
     conn = h2probe.connect_h2(handshake=False)  # n/a when ALPN does not select h2
     conn.send_preface()
