@@ -210,12 +210,17 @@ BUILTIN: dict[str, ServerSpec] = {
         ),
         ServerSpec(
             "gunicorn",
-            ("{python}", "-m", "gunicorn", "-k", "asgi", "--bind", "{host}:{port}",
-             "--log-level", "warning", "{app}"),
+            # --http-parser python: gunicorn's default ("auto") switches to the
+            # gunicorn_h1c C parser whenever that package happens to be installed, and
+            # the two parsers judge requests differently (trailing OWS, chunk
+            # extensions, Host); the named server is the one `pip install gunicorn`
+            # gives, whatever else the machine has.
+            ("{python}", "-m", "gunicorn", "-k", "asgi", "--http-parser", "python",
+             "--bind", "{host}:{port}", "--log-level", "warning", "{app}"),
             module="gunicorn.asgi",
             distribution="gunicorn",
             install_hint=f"pip install 'gunicorn>=27' {_SERVERS_EXTRA}",
-            summary="gunicorn's ASGI worker (-k asgi, gunicorn 27 or later)",
+            summary="gunicorn's ASGI worker (-k asgi, gunicorn 27 or later, pure-Python parser)",
             options=(_ROOT_PATH, _WORKERS, ("tls", _CERTFILE),
                      ("h2c", ("--http-protocols", "h2,h1", "--http2-cleartext", "both")),
                      ("h2_tls", ("--http-protocols", "h2,h1", *_CERTFILE))),
