@@ -157,9 +157,12 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="asgi-conformance",
             install_hint="the reference server ships with asgi-conformance",
             summary="this project's asyncio reference server",
+            # HTTP/2 is on by default (prior knowledge and ALPN); the h2c Upgrade is
+            # off by default and turned on so that its case is judged.
             options=(_ROOT_PATH, _WORKERS, _SSL_CERTFILE,
-                     ("head_timeout", ("--timeout-request-head", "{value}"))),
-            lacks=(("h2", "the reference server does not speak HTTP/2 yet (issue 15)"),),
+                     ("head_timeout", ("--timeout-request-head", "{value}")),
+                     ("h2c", ("--h2c-upgrade",)),
+                     ("h2_tls", _SSL_CERTFILE[1])),
         ),
         _UVICORN,
         replace(

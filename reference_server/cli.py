@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config
+from .http2.limits import H2Limits
 from .http11.limits import Limits
 from .importer import AppImportError, check_app
 from .proxy import TrustedProxies
@@ -42,6 +43,7 @@ PROG = "reference-server"
 
 _DEFAULTS = Config(app="")
 _LIMITS = Limits()
+_H2 = H2Limits()
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -174,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage="%(prog)s [options] APP",
-        description="Serve an ASGI application over HTTP/1.1 and WebSocket.",
+        description="Serve an ASGI application over HTTP/1.1, HTTP/2 and WebSocket.",
         epilog="Example: reference-server myproject.asgi:app --port 8080 --workers 4",
     )
     parser.add_argument(
@@ -260,6 +262,40 @@ def build_parser() -> argparse.ArgumentParser:
     _option(resp, "--log-level", "least severe messages logged", type=_lower,
             choices=LOG_LEVELS)
 
+    h2 = parser.add_argument_group(
+        "HTTP/2", "HTTP/2 is served over TLS when ALPN picks h2, and on plaintext "
+        "connections that open with the HTTP/2 preface (prior knowledge). Limits are "
+        "advertised in SETTINGS; a client over a budget gets GOAWAY ENHANCE_YOUR_CALM.")
+    _option(h2, "--http2", "serve HTTP/2 (hypercorn: always on; gunicorn: "
+            "--http-protocols h2,h1; granian: --http auto)", action=on_off)
+    _option(h2, "--h2c-upgrade", "also switch plaintext HTTP/1.1 requests with 'Upgrade: "
+            "h2c' to HTTP/2 (RFC 7540 §3.2; deprecated by RFC 9113, and a way around "
+            "proxies' access rules, hence off)", action=on_off)
+    _option(h2, "--h2-max-concurrent-streams", "streams a client may have open at once; "
+            "more are refused", default=_H2.max_concurrent_streams, type=_positive_int,
+            metavar="N")
+    _option(h2, "--h2-initial-window", "request body bytes a stream may send ahead of the "
+            "app reading them", default=_H2.initial_window,
+            type=_bounded_int(1, 2**31 - 1), metavar="BYTES")
+    _option(h2, "--h2-connection-window", "request body bytes all streams of a connection "
+            "may have in flight", default=_H2.connection_window,
+            type=_bounded_int(65535, 2**31 - 1), metavar="BYTES")
+    _option(h2, "--h2-max-frame-size", "largest frame payload accepted",
+            default=_H2.max_frame_size, type=_bounded_int(16384, 2**24 - 1), metavar="BYTES")
+    _option(h2, "--h2-max-header-list-size", "largest request header section (decoded, and "
+            "encoded); beyond it the connection ends", default=_H2.max_header_list_size,
+            type=_bounded_int(1024), metavar="BYTES")
+    _option(h2, "--h2-flood-burst", "PING, SETTINGS, PRIORITY, WINDOW_UPDATE or empty "
+            "frames a client may send in a burst, per kind", default=_H2.flood_burst,
+            type=_positive_int, metavar="N")
+    _option(h2, "--h2-flood-rate", "... and per second after the burst",
+            default=_H2.flood_rate, type=_positive_int, metavar="N")
+    _option(h2, "--h2-reset-burst", "streams a client may reset before their response "
+            "(rapid reset, CVE-2023-44487) in a burst", default=_H2.reset_burst,
+            type=_positive_int, metavar="N")
+    _option(h2, "--h2-reset-rate", "... and per second after the burst",
+            default=_H2.reset_rate, type=_positive_int, metavar="N")
+
     ws = parser.add_argument_group("WebSocket")
     _option(ws, "--ws", "WebSocket support: 'auto' accepts upgrades, 'none' refuses them",
             choices=("auto", "none"))
@@ -328,7 +364,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     _validate(args)
     # Every Config field but the limits is an option of the same name.
     options = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config)
-               if field.name != "limits"}
+               if field.name not in ("limits", "h2_limits")}
     return Config(
         limits=Limits(
             max_request_line=args.limit_request_line,
@@ -336,6 +372,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
             max_fields=args.limit_request_fields,
             max_body=args.limit_request_body,
         ),
+        h2_limits=H2Limits(**{field.name: getattr(args, "h2_" + field.name)
+                              for field in dataclasses.fields(H2Limits)}),
         **options,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .http2.limits import H2Limits
 from .http11.limits import Limits
 
 
@@ -65,6 +66,16 @@ class Config:
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
     ws_per_message_deflate: bool = True
+    #: HTTP/2 (RFC 9113): over TLS when ALPN picks "h2", and on plaintext connections
+    #: that open with the connection preface (prior knowledge, §3.3).
+    http2: bool = True
+    #: Also switch a plaintext HTTP/1.1 request with ``Upgrade: h2c`` to HTTP/2 (RFC 7540
+    #: §3.2). Off by default: RFC 9113 deprecates it, and a proxy that forwards the
+    #: Upgrade hands the client a connection its access rules no longer see ("h2c
+    #: smuggling").
+    h2c_upgrade: bool = False
+    #: HTTP/2 limits and abuse budgets (``--h2-*`` options).
+    h2_limits: H2Limits = field(default_factory=H2Limits)
 
     @property
     def is_ssl(self) -> bool:

@@ -28,7 +28,8 @@ def create_ssl_context(config: Config) -> ssl.SSLContext:
     if config.ssl_ca_certs:
         context.load_verify_locations(config.ssl_ca_certs)
         context.verify_mode = ssl.CERT_OPTIONAL
-    context.set_alpn_protocols(["http/1.1"])
+    # RFC 7301: h2 first when we speak it (RFC 9113 §3.2), http/1.1 otherwise.
+    context.set_alpn_protocols(["h2", "http/1.1"] if config.http2 else ["http/1.1"])
     return context
 
 

@@ -98,13 +98,17 @@ def expect_connection_error(conn: H2Connection, codes: int | Iterable[int], *,
 
 def expect_stream_error(conn: H2Connection, stream_id: int, codes: int | Iterable[int], *,
                         what: str, malformed: bool = False, timeout: float = ERROR_BOUND,
-                        ) -> ErrorSeen:
+                        connection_code: int | None = None) -> ErrorSeen:
     """A stream error of one of ``codes`` on ``stream_id`` after ``what`` (see the module
-    docstring; ``malformed`` for a malformed request, §8.1.1)."""
+    docstring; ``malformed`` for a malformed request, §8.1.1). ``connection_code``: a
+    connection error with this code satisfies the RFC just as well (two rules apply to
+    the frame, one asking for each; see the caller)."""
     wanted = _codes(codes)
     seen = conn.stream_error(stream_id, timeout=timeout)
     if seen.kind == "rst_stream":
         judge_code(seen, wanted, what=what, kind="stream error")
+        return seen
+    if seen.kind == "goaway" and connection_code is not None and seen.code == connection_code:
         return seen
     if seen.kind == "closed" or (seen.kind == "goaway" and seen.code in (
             *wanted, *GENERIC_CODES)):

@@ -24,13 +24,27 @@ Timers: a request head must arrive within ``timeout_request_head`` (slowloris bo
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from typing import TYPE_CHECKING, Any, cast
 
-from ..http11 import PAUSED, Data, EndOfMessage, ProtocolError, Request, RequestParser
+from ..http2.fields import RequestHead
+from ..http2.frames import PREFACE
+from ..http11 import (
+    PAUSED,
+    Data,
+    EndOfMessage,
+    LocalProtocolError,
+    ProtocolError,
+    Request,
+    RequestParser,
+)
+from ..http11.grammar import list_tokens
 from ..http11.response import ResponseWriter
 from ..websocket import HandshakeError, is_websocket_upgrade, parse_offer
 from ..websocket.deflate import negotiate_deflate
 from .flow import FlowControl
+from .h2_connection import H2Connection
 from .h11_websocket import H11WebSocketTransport
 from .http_cycle import RequestCycle
 from .scope import ConnectionFacts, build_scope, decode_path
@@ -40,6 +54,7 @@ if TYPE_CHECKING:
     from ..state import ServerState
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_SWITCH_H2C = b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
 #: Method tokens as the str the scope carries, for the common ones.
 _METHODS = {m.encode("ascii"): m for m in
             ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")}
@@ -78,6 +93,11 @@ class H11Connection(FlowControl):
         self._timer_when = 0.0
         self._access = False
         self._ws = config.ws != "none"
+        #: The first bytes have not been seen yet: they may be the HTTP/2 preface (prior
+        #: knowledge, RFC 9113 §3.3), on a plaintext connection. What arrived of a
+        #: preface split over reads waits in ``_h2_start``.
+        self._h2_fresh = config.http2
+        self._h2_start = b""
 
     # -- connection lifetime -------------------------------------------------------------
 
@@ -87,6 +107,14 @@ class H11Connection(FlowControl):
         state.connections.add(self)
         self.facts = ConnectionFacts(transport, state)
         self.transport.set_write_buffer_limits(high=self.config.flow_high_water)
+        if self._h2_fresh and self.facts.scheme == "https":
+            # TLS: ALPN decides (RFC 9113 §3.2), prior knowledge is for cleartext.
+            self._h2_fresh = False
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+                state.connections.add(self)
+                self._switch_to_h2(b"")
+                return
         self._access = state.access_log.isEnabledFor(20)
         if state.config.limit_concurrency is not None and \
                 len(state.connections) > state.config.limit_concurrency:
@@ -167,6 +195,15 @@ class H11Connection(FlowControl):
     # -- parsing ---------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._h2_fresh:
+            data = self._h2_start + data
+            if len(data) < 4 and PREFACE.startswith(data):
+                self._h2_start = data  # too short to tell
+                return
+            self._h2_fresh = False
+            if data[:4] == b"PRI ":
+                self._switch_to_h2(data)
+                return
         if self._timer_phase == _IDLE:
             self._timer_phase = _NO_TIMER
         self.parser.feed(data)
@@ -240,9 +277,12 @@ class H11Connection(FlowControl):
         except UnicodeDecodeError:
             self._protocol_error(ProtocolError(400, "path is not UTF-8"))
             return
-        if request.upgrade is not None and self._ws and is_websocket_upgrade(request.upgrade):
-            self._upgrade(request, path)
-            return
+        if request.upgrade is not None:
+            if self._ws and is_websocket_upgrade(request.upgrade):
+                self._upgrade(request, path)
+                return
+            if self.config.h2c_upgrade and self._h2c_upgrade(request, path):
+                return
         state = self.state
         facts = self.facts
         assert facts is not None
@@ -323,6 +363,10 @@ class H11Connection(FlowControl):
         if data:
             self.transport.write(data)
 
+    def send_push(self, path: Any, headers: Any) -> None:
+        raise LocalProtocolError("http.response.push needs HTTP/2 (it is not in this "
+                                 "scope's extensions)")
+
     def finish_response(self) -> None:
         """The current response is on the wire: log it, then reuse or close."""
         cycle = self.cycle
@@ -399,3 +443,62 @@ class H11Connection(FlowControl):
         state.connections.add(ws)
         self.transport.set_protocol(ws)
         session.start()
+
+    # -- HTTP/2 ----------------------------------------------------------------------------------
+
+    def _hand_over(self) -> None:
+        """This connection is done with the transport (another protocol takes it)."""
+        self.closed = True
+        self._cancel_timer()
+        self.state.connections.discard(self)
+
+    def _switch_to_h2(self, data: bytes) -> H2Connection:
+        """HTTP/2 from the first byte (ALPN h2, or the preface on cleartext)."""
+        self._hand_over()
+        assert self.facts is not None
+        conn = H2Connection(self.state, self.transport, self.facts)
+        self.transport.set_protocol(conn)
+        conn.start(data)
+        return conn
+
+    def _h2c_upgrade(self, request: Request, path: str) -> bool:
+        """RFC 7540 §3.2: ``Upgrade: h2c`` with one HTTP2-Settings (base64url of a SETTINGS
+        payload) on a plaintext request without a body: 101, then the response comes as
+        stream 1 of the HTTP/2 connection. Anything else is served as HTTP/1.1 (the
+        Upgrade is an offer, RFC 9110 §7.8)."""
+        assert self.facts is not None
+        upgrade = request.upgrade or b""
+        if (self.facts.scheme != "http" or request.content_length or request.chunked
+                or b"h2c" not in list_tokens(upgrade)):
+            return False
+        values = [v for n, v in request.headers if n == b"http2-settings"]
+        if len(values) != 1:
+            return False
+        try:
+            settings = base64.urlsafe_b64decode(values[0] + b"=" * (-len(values[0]) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        if len(settings) % 6:
+            return False
+        self.parser.next_event()  # the EndOfMessage of a request without a body
+        early = self.parser.take_trailing_data()
+        self.transport.write(_SWITCH_H2C)
+        state = self.state
+        self._hand_over()
+        conn = H2Connection(state, self.transport, self.facts)
+        self.transport.set_protocol(conn)
+        head = RequestHead()
+        head.method = request.method
+        head.te_trailers = request.te_trailers
+        stream = conn.start(b"", (settings, head))
+        assert stream is not None
+        scope = build_scope(
+            "http", state, self.facts, "2",
+            _METHODS.get(request.method) or request.method.decode("ascii"), path,
+            request.raw_path, request.query_string, request.headers, request.notable)
+        cycle = stream.cycle = RequestCycle(state, stream, scope)
+        cycle.body_done = True
+        cycle.start()
+        if early:
+            conn.data_received(early)
+        return True

@@ -142,6 +142,9 @@ class RequestCycle(AppInstance):
             elif kind == "http.response.early_hint":
                 transport.send_early_hint(message.get("links", ()))
                 complete = False
+            elif kind == "http.response.push":
+                transport.send_push(message["path"], message.get("headers", ()))
+                complete = False
             else:
                 raise InvalidMessage(f"unexpected ASGI event {kind!r} on an http connection")
         except KeyError as exc:

@@ -21,6 +21,7 @@ interface                      transport → mapping     mapping → transport
 :class:`HTTPTransport`         ``feed_body(data)``,    ``send_start``, ``send_body``,
                                ``end_body()``,         ``send_trailers``,
                                ``on_disconnect()``     ``send_early_hint``,
+                                                       ``send_push``,
                                                        ``want_body``,
                                                        ``finish_response``,
                                                        ``abort_response``
@@ -55,8 +56,10 @@ class FlowSurface(Protocol):
 
     #: The connection (or stream) is gone or closing: nothing more can be written.
     closed: bool
-    #: The peer is not reading: ``send()`` awaits :meth:`drain` before returning.
-    writing_paused: bool
+    @property
+    def writing_paused(self) -> bool:
+        """The peer is not reading (or, on HTTP/2, its window is closed): ``send()``
+        awaits :meth:`drain` before returning."""
     #: Reading is paused until the application consumes what was read.
     reading_paused: bool
 
@@ -98,6 +101,11 @@ class HTTPTransport(FlowSurface, Protocol):
     def send_early_hint(self, links: Any) -> None:
         """``http.response.early_hint`` (extensions.rst): a 103, where the protocol and
         the client allow one."""
+
+    def send_push(self, path: Any, headers: Any) -> None:
+        """``http.response.push`` (extensions.rst, HTTP/2 Server Push): a PUSH_PROMISE and
+        a request for ``path`` through the application, where the protocol and the client
+        allow it; raises LocalProtocolError where the extension is not offered."""
 
     def finish_response(self) -> None:
         """The response is complete and the cycle has marked itself done: log it, then

@@ -225,6 +225,35 @@ def parse_offer(method: bytes, http_version: bytes,
     if base64.b64encode(raw) != key:
         # Non-zero padding bits: decodable, but not what any encoder produces.
         raise _bad("Sec-WebSocket-Key is not canonical base64")
+    subprotocols, offers = _protocols_and_extensions(protocols, extensions)
+    return WebSocketOffer(key=key, subprotocols=subprotocols, extensions=offers)
+
+
+def parse_h2_offer(headers: list[tuple[bytes, bytes]]) -> WebSocketOffer:
+    """The opening handshake of RFC 8441 §4-5 (an extended CONNECT with ``:protocol``
+    websocket, already checked by the HTTP/2 layer): the request carries no
+    Sec-WebSocket-Key, Upgrade or Connection; Sec-WebSocket-Version, -Protocol and
+    -Extensions mean what they mean on HTTP/1.1 (§5.1). Raises :class:`HandshakeError`."""
+    versions: list[bytes] = []
+    protocols: list[bytes] = []
+    extensions: list[bytes] = []
+    for name, value in headers:
+        if name == b"sec-websocket-version":
+            versions.append(value)
+        elif name == b"sec-websocket-protocol":
+            protocols.append(value)
+        elif name == b"sec-websocket-extensions":
+            extensions.append(value)
+    if versions != [VERSION]:
+        raise HandshakeError(426 if versions else 400, "Sec-WebSocket-Version is not 13",
+                             [(b"sec-websocket-version", VERSION)])
+    subprotocols, offers = _protocols_and_extensions(protocols, extensions)
+    return WebSocketOffer(key=b"", subprotocols=subprotocols, extensions=offers)
+
+
+def _protocols_and_extensions(protocols: list[bytes], extensions: list[bytes],
+                              ) -> tuple[list[str], list[tuple[str, _Params]]]:
+    """Sec-WebSocket-Protocol and -Extensions of an offer, parsed (§4.2.1 items 8-9)."""
     # Item 8: Sec-WebSocket-Protocol-Client = 1#token (§4.3).
     subprotocols: list[str] = []
     for value in protocols:
@@ -240,7 +269,7 @@ def parse_offer(method: bytes, http_version: bytes,
             offers.extend(_parse_extensions(value.decode("latin-1")))
         except ValueError as exc:
             raise _bad(f"malformed Sec-WebSocket-Extensions: {exc}") from None
-    return WebSocketOffer(key=key, subprotocols=subprotocols, extensions=offers)
+    return subprotocols, offers
 
 
 def accept_value(key: bytes) -> bytes:

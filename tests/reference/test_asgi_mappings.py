@@ -85,6 +85,9 @@ class FakeHTTP(FakeFlow):
     def send_early_hint(self, links: Any) -> None:
         self.calls.append(("early_hint", list(links)))
 
+    def send_push(self, path: Any, headers: Any) -> None:
+        self.calls.append(("push", path))
+
     def finish_response(self) -> None:
         self.calls.append(("finish",))
 
