@@ -19,7 +19,16 @@ Scenarios (the same requests as the wrk and WebSocket benchmarks):
 - ``post``: ``POST /json`` with the 12 browser-like headers and the 1 KB JSON body of
   ``post-c50``;
 - ``ws``: one 16-byte masked text frame in, its echo out, on an open WebSocket
-  (``echo-c50``; no compression).
+  (``echo-c50``; no compression);
+- ``h2``: ``GET /`` over HTTP/2 with prior knowledge, one HEADERS frame per request on
+  one connection (the headers h2load sends, HPACK-indexed after the first request),
+  answered "Hello, world!" (HEADERS and DATA).
+
+The ``h2`` scenario also has two protocol-only "servers", without asyncio or ASGI: the
+HTTP/2 state machine answering each request with a fixed HEADERS and DATA, either the
+reference server's own core (``h2-core``, ``reference_server.http2``) or the ``h2``
+library that hypercorn and gunicorn use (``h2-library``). They are the measurement behind
+the choice of a core of our own (README, "HTTP/2").
 
 Usage::
 
@@ -44,8 +53,11 @@ from typing import Any
 
 from bench.http_bench import POST_BODY, POST_HEADERS
 
-SCENARIOS = ("get", "post", "ws")
-SERVERS = ("reference", "uvicorn")
+SCENARIOS = ("get", "post", "ws", "h2")
+SERVERS = ("reference", "uvicorn", "h2-core", "h2-library")
+#: The servers each scenario is measured for by default.
+DEFAULT_SERVERS = ("reference", "uvicorn")
+H2_ONLY = ("h2-core", "h2-library")
 WARMUP = 300
 MEASURED = 1000
 RUN_TIMEOUT = 600.0  # seconds for one valgrind run (≈ 10-30 s on the development VM)
@@ -123,13 +135,92 @@ def _protocol(server: str) -> Any:
     return HttpToolsProtocol(config, UvicornState(), app_state={})
 
 
+def _h2_requests(count: int) -> tuple[bytes, list[bytes]]:
+    """The client preface (SETTINGS, and the largest connection window, as h2load opens
+    it) and ``count`` HEADERS frames (stream 1, 3, ...) of ``GET /``. After the first, the
+    block is the same indexed bytes every time, so building the frames costs next to
+    nothing of what is counted."""
+    from hpack import Encoder
+
+    from reference_server.http2 import frames as f
+
+    encoder = Encoder()
+    fields = [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+              (":authority", "127.0.0.1:8000"), ("user-agent", "h2load nghttp2/1.52.0")]
+    first, again = encoder.encode(fields), encoder.encode(fields)
+    flags = f.END_HEADERS | f.END_STREAM
+    frames = [f.frame(f.HEADERS, flags, 2 * i + 1, again if i else first)
+              for i in range(count)]
+    preface = (f.PREFACE + f.settings({}) + f.window_update(0, f.MAX_WINDOW - f.DEFAULT_WINDOW))
+    return preface, frames
+
+
+def _h2_protocol_only(server: str, count: int) -> None:
+    """The ``h2`` scenario for the protocol-only servers (module docstring)."""
+    preface, frames = _h2_requests(count)
+    head = [(b":status", b"200"), (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"13")]
+    body = b"Hello, world!"
+    answered = 0
+    if server == "h2-core":
+        from reference_server.http2 import H2Limits, H2Protocol
+        from reference_server.http2.connection import RequestReceived
+        from reference_server.http2.fields import response_head
+
+        core = H2Protocol(H2Limits(), lambda: 0.0)
+        core.initiate()
+        core.receive(preface)
+        for frame in frames:
+            for event in core.receive(frame):
+                if type(event) is RequestReceived:
+                    block = response_head(200, head[1:]).block
+                    core.send_headers(event.stream_id, block)
+                    core.send_data(event.stream_id, body, True)
+                    answered += 1
+            core.data_to_send()
+    else:
+        from h2.config import H2Configuration
+        from h2.connection import H2Connection
+        from h2.events import RequestReceived as H2Request
+
+        conn = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        conn.initiate_connection()
+        conn.receive_data(preface)
+        for frame in frames:
+            for h2_event in conn.receive_data(frame):
+                if isinstance(h2_event, H2Request):
+                    conn.send_headers(h2_event.stream_id, head)
+                    conn.send_data(h2_event.stream_id, body, end_stream=True)
+                    answered += 1
+            conn.data_to_send()
+    if answered < count:
+        raise SystemExit(f"{server}/h2: {answered} answers for {count} requests")
+
+
 async def _drive(server: str, scenario: str, count: int) -> None:
     """Serve ``count`` requests (or echoes); fail loudly if any went unanswered."""
+    if server in H2_ONLY:
+        _h2_protocol_only(server, count)
+        return
     protocol = _protocol(server)
     transport = FakeTransport()
     transport.protocol = protocol
     protocol.connection_made(transport)
     data = {"get": GET, "post": POST}.get(scenario)
+    if scenario == "h2":
+        preface, frames = _h2_requests(count)
+        protocol.data_received(preface)
+        protocol = transport.protocol
+        before = transport.writes
+        for frame in frames:
+            protocol.data_received(frame)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        answered = transport.writes - before
+        if answered < count or transport.closed:
+            raise SystemExit(f"{server}/h2: {answered} writes for {count} requests")
+        return
     if scenario == "ws":
         protocol.data_received(UPGRADE)
         for _ in range(10):
@@ -177,6 +268,13 @@ def per_request(server: str, scenario: str, measured: int = MEASURED) -> float:
     return (full - base) / measured
 
 
+def measured(server: str, scenario: str) -> bool:
+    """uvicorn has no HTTP/2; the protocol-only servers have nothing but HTTP/2."""
+    if server in H2_ONLY:
+        return scenario == "h2"
+    return not (server == "uvicorn" and scenario == "h2")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["_worker"]:
@@ -184,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(prog="python3 -m bench.instructions",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS),
+                        help="reference, uvicorn (HTTP/1.1 and WebSocket scenarios), "
+                             "h2-core, h2-library (h2 only; default: reference,uvicorn)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--requests", type=int, default=MEASURED,
                         help=f"measured requests per run (default {MEASURED})")
@@ -197,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
         return 2
+    ratio = {"reference", "uvicorn"} <= set(servers)
     print("| scenario | " + " | ".join(f"{s} instr/request" for s in servers)
-          + (" | uvicorn/reference |" if set(servers) == set(SERVERS) else " |"))
-    print("|---|" + "---:|" * (len(servers) + (set(servers) == set(SERVERS))))
+          + (" | uvicorn/reference |" if ratio else " |"))
+    print("|---|" + "---:|" * (len(servers) + ratio))
     for scenario in scenarios:
         counts = {server: per_request(server, scenario, options.requests)
-                  for server in servers}
-        cells = [f"{counts[s]:,.0f}" for s in servers]
-        if set(servers) == set(SERVERS):
-            cells.append(f"{counts['uvicorn'] / counts['reference']:.2f}")
+                  for server in servers if measured(server, scenario)}
+        cells = [f"{counts[s]:,.0f}" if s in counts else "–" for s in servers]
+        if ratio:
+            cells.append(f"{counts['uvicorn'] / counts['reference']:.2f}"
+                         if "uvicorn" in counts else "–")
         print(f"| {scenario} | " + " | ".join(cells) + " |", flush=True)
     return 0
 

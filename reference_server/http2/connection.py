@@ -52,6 +52,11 @@ _RESET_BY_PEER: Final = 1  # the client knows: more frames are a STREAM_CLOSED e
 _FINISHED: Final = 2       # both sides ended the stream: likewise
 #: Closed streams remembered for that purpose; older ones count as _FINISHED.
 _CLOSED_MEMORY: Final = 256
+#: RFC 7541 §6.1 "indexed header field" with an index below 127: one byte, 0x80-0xFE.
+#: ``block.translate(None, _ONE_BYTE_INDEXED)`` is empty for a block of only those.
+_ONE_BYTE_INDEXED: Final = bytes(range(0x80, 0xFF))
+#: Request heads cached per connection (see ``H2Protocol._decode``).
+_HEAD_CACHE: Final = 32
 
 
 class H2ConnectionError(Exception):
@@ -211,6 +216,9 @@ class H2Protocol:
         self._closed: dict[int, int] = {}
         self.highest_stream = 0
         self._next_push = 2
+        #: Streams in :attr:`streams` we opened (they do not count against the client's
+        #: concurrency limit).
+        self._pushed = 0
         self._out: list[bytes] = []
         self._buf = bytearray()
         self._events: list[Event] = []
@@ -219,6 +227,9 @@ class H2Protocol:
         self._skip = 0
         self._settings_seen = False
         self.decoder = Decoder(max_header_list_size=limits.max_header_list_size)
+        #: Request heads of blocks that did not touch the dynamic table (``_decode``).
+        self._heads: dict[bytes, RequestHead] = {}
+        self._cacheable = False
         # The peer's settings (what we may send).
         self.peer_initial_window = f.DEFAULT_WINDOW
         self.peer_max_frame = f.MIN_FRAME_SIZE
@@ -524,13 +535,8 @@ class H2Protocol:
     def _block(self, sid: int, flags: int, block: bytes, error: H2StreamError | None) -> None:
         """A complete header block: decode it (always: the HPACK state is the
         connection's), then open the stream, take its trailers, or refuse it."""
-        try:
-            fields: list[tuple[bytes, bytes]] = self.decoder.decode(  # type: ignore[assignment]
-                block, raw=True)
-        except OversizedHeaderListError:
-            raise H2ConnectionError(f.ENHANCE_YOUR_CALM, "header list too large") from None
-        except (HPACKError, IndexError, ValueError, UnicodeDecodeError) as exc:
-            raise H2ConnectionError(f.COMPRESSION_ERROR, f"header block: {exc}") from None
+        cached = self._heads.get(block)
+        fields = cached.fields if cached is not None else self._decode(block)
         if error is not None:
             raise error
         end_stream = bool(flags & f.END_STREAM)
@@ -543,15 +549,19 @@ class H2Protocol:
         self.highest_stream = sid
         if self.goaway_sent:
             return  # §6.8: streams above the GOAWAY's last id are ignored
-        active = sum(1 for s in self.streams.values() if not s.pushed)
-        if active >= self.limits.max_concurrent_streams:
+        if len(self.streams) - self._pushed >= self.limits.max_concurrent_streams:
             self._closed[sid] = _RESET_BY_US
             raise H2StreamError(sid, f.REFUSED_STREAM, "too many concurrent streams")
-        try:
-            head = request_head(fields, self.connect_protocol)
-        except Malformed as exc:
-            self._closed[sid] = _RESET_BY_US
-            raise H2StreamError(sid, f.PROTOCOL_ERROR, str(exc)) from None
+        if cached is not None:
+            head = cached.copy()
+        else:
+            try:
+                head = request_head(fields, self.connect_protocol)
+            except Malformed as exc:
+                self._closed[sid] = _RESET_BY_US
+                raise H2StreamError(sid, f.PROTOCOL_ERROR, str(exc)) from None
+            if self._cacheable and len(self._heads) < _HEAD_CACHE:
+                self._heads[block] = head.copy()
         if end_stream and head.content_length:
             self._closed[sid] = _RESET_BY_US
             raise H2StreamError(sid, f.PROTOCOL_ERROR, "content-length without DATA")
@@ -560,6 +570,21 @@ class H2Protocol:
         stream.expected_length = head.content_length
         stream.remote_closed = end_stream
         self._events.append(RequestReceived(sid, head, end_stream))
+
+    def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
+        """HPACK-decode ``block``. A block made only of one-byte indexed fields (what a
+        client sends for a request it repeats) leaves the dynamic table as it was, so the
+        request head it decodes to may be cached until a block that is not changes the
+        table: the next identical block then costs a dictionary lookup."""
+        self._cacheable = not block.translate(None, _ONE_BYTE_INDEXED)
+        if not self._cacheable:
+            self._heads.clear()
+        try:
+            return self.decoder.decode(block, raw=True)  # type: ignore[return-value]
+        except OversizedHeaderListError:
+            raise H2ConnectionError(f.ENHANCE_YOUR_CALM, "header list too large") from None
+        except (HPACKError, IndexError, ValueError, UnicodeDecodeError) as exc:
+            raise H2ConnectionError(f.COMPRESSION_ERROR, f"header block: {exc}") from None
 
     def _trailers(self, sid: int, stream: Stream, fields: list[tuple[bytes, bytes]],
                   end_stream: bool) -> None:
@@ -597,6 +622,7 @@ class H2Protocol:
             if sid % 2 == 1 and sid > self.highest_stream:
                 raise H2ConnectionError(f.PROTOCOL_ERROR, f"RST_STREAM on idle stream {sid}")
             return
+        self._forget(stream)
         if not stream.local_closed and not self._resets.take(self.clock()):
             raise H2ConnectionError(f.ENHANCE_YOUR_CALM, "too many streams reset")
         self._remember(sid, _RESET_BY_PEER)
@@ -702,9 +728,14 @@ class H2Protocol:
     def _reset(self, sid: int, code: int) -> None:
         self._out.append(f.rst_stream(sid, code))
         stream = self.streams.pop(sid, None)
+        self._forget(stream)
         self._remember(sid, _RESET_BY_US)
         if stream is not None:
             self._events.append(StreamReset(sid, code))
+
+    def _forget(self, stream: Stream | None) -> None:
+        if stream is not None and stream.pushed:
+            self._pushed -= 1
 
     def _remember(self, sid: int, reason: int) -> None:
         closed = self._closed
@@ -715,6 +746,7 @@ class H2Protocol:
     def _maybe_close(self, sid: int, stream: Stream) -> None:
         if stream.local_closed and stream.remote_closed:
             del self.streams[sid]
+            self._forget(stream)
             self._remember(sid, _FINISHED)
 
     def terminate(self, code: int, reason: str = "") -> None:
@@ -795,8 +827,7 @@ class H2Protocol:
         if (stream is None or stream.pushed or stream.local_closed or not self.peer_push
                 or self.goaway_received or self.goaway_sent):
             return None
-        pushed = sum(1 for s in self.streams.values() if s.pushed)
-        if self.peer_max_streams is not None and pushed >= self.peer_max_streams:
+        if self.peer_max_streams is not None and self._pushed >= self.peer_max_streams:
             return None
         promised = self._next_push
         self._next_push += 2
@@ -805,4 +836,5 @@ class H2Protocol:
                                                 self.limits.initial_window)
         child.remote_closed = True
         child.pushed = True
+        self._pushed += 1
         return promised

@@ -182,6 +182,20 @@ class RequestHead:
         self.te_trailers = False
         self.expect_continue = False
 
+    def copy(self) -> RequestHead:
+        """A copy with its own ``fields`` list (the scope's, which the app may change)."""
+        head = RequestHead()
+        head.method = self.method
+        head.scheme = self.scheme
+        head.authority = self.authority
+        head.path = self.path
+        head.protocol = self.protocol
+        head.fields = list(self.fields)
+        head.content_length = self.content_length
+        head.te_trailers = self.te_trailers
+        head.expect_continue = self.expect_continue
+        return head
+
 
 def request_head(block: list[tuple[bytes, bytes]], connect_protocol: bool) -> RequestHead:
     """RFC 9113 §8.2 and §8.3.1 (and RFC 8441 §4 when ``connect_protocol``) for a decoded
