@@ -42,7 +42,8 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.http_bench import POST_BODY, POST_HEADERS
+from bench.http_bench import POST_HEADERS
+from bench.http_common import POST_BODY
 
 SCENARIOS = ("get", "post", "ws")
 SERVERS = ("reference", "uvicorn")
