@@ -21,10 +21,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_HELLO_BODY = b"Hello, world!"
+HELLO_BODY = b"Hello, world!"
 _HELLO_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", str(len(_HELLO_BODY)).encode("ascii")),
+    (b"content-length", str(len(HELLO_BODY)).encode("ascii")),
 ]
 _NOT_FOUND = b"Not Found"
 
@@ -65,7 +65,7 @@ async def hello(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await lifespan(scope, receive, send)
         return
-    await _respond(send, 200, _HELLO_HEADERS, _HELLO_BODY)
+    await _respond(send, 200, _HELLO_HEADERS, HELLO_BODY)
 
 
 async def echo_json(scope: Scope, receive: Receive, send: Send) -> None:

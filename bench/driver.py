@@ -1,17 +1,21 @@
-"""The driver both benchmarks share: command line, interleaved rounds, summary, tables, JSON.
+"""The driver the benchmarks share: command line, interleaved rounds, summary, tables, JSON.
 
-``bench.http_bench`` (wrk as the load) and ``bench.ws_bench`` (its own WebSocket client)
-answer the same question the same way, so everything but the load lives here once:
+``bench.http_bench`` (wrk as the load), ``bench.h2_bench`` (h2load) and ``bench.ws_bench``
+(its own WebSocket client) answer the same question the same way, so everything but the
+load lives here once:
 
-* the command line both accept (rounds, duration, scenarios, servers, JSON in and out,
-  pinning, the lock), each benchmark adding its own options;
+* the command line all accept (rounds, duration, scenarios, servers, ratio baselines, JSON
+  in and out, pinning, the lock), each benchmark adding its own options;
 * the rounds: for every round, scenario and server (in that nesting, so servers alternate
   within a round) a fresh server is measured; a server that fails is reported in one line
   and the others still run; Ctrl-C or SIGTERM stops the running processes and prints the
   summary of the runs so far;
+* the versions of what is measured (the servers' distributions, the reference server's
+  commit), printed before the rounds and recorded;
 * the summary per scenario and server (medians over the rounds) and its Markdown tables:
   one row per server, then ``server / baseline`` ratios (the baseline is the last server
-  listed), then the warnings;
+  listed, plus the benchmark's other peers present, or those of ``--baseline``), then the
+  warnings;
 * ``--json`` (every measurement and the summary) and ``--from-json`` (re-print the tables).
 
 A benchmark is a subclass of :class:`Bench`: it names its figures (the rate it measures,
@@ -22,11 +26,13 @@ figures deserves a warning.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 from abc import ABC, abstractmethod
@@ -36,13 +42,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from bench.machine import PinnedServer, ServerFailed, acquire_machine_lock
+from bench.machine import MeasurementFailed, PinnedServer, ServerFailed, acquire_machine_lock
 
 WARMUP_SECONDS = 2
-
-
-class MeasurementFailed(Exception):
-    """The load (wrk, the WebSocket clients) failed: this measurement has no figures."""
 
 
 class Result(Protocol):
@@ -95,6 +97,11 @@ def per_cpu(rate: float, server_cpu: float) -> float:
     return rate / server_cpu if server_cpu > 0 else float("nan")
 
 
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ascending sequence (``fraction`` 0.99 for p99)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
 def labels_for(names: Sequence[str]) -> list[str]:
     """Distinct labels for possibly repeated server names: uvicorn, uvicorn#2, ..."""
     seen: dict[str, int] = {}
@@ -137,6 +144,11 @@ class Bench(ABC, Generic[R]):
     scenarios: ClassVar[Mapping[str, object]]
     servers: ClassVar[Mapping[str, Sequence[str]]]
     """Server name -> command template (``{port}`` is replaced; run from the repo root)."""
+    default_servers: ClassVar[str] = "reference,uvicorn"
+    peers: ClassVar[tuple[str, ...]] = ()
+    """Servers that are ratio baselines too whenever they are listed (besides the last)."""
+    server_packages: ClassVar[Mapping[str, Sequence[str]]] = {}
+    """Server name -> distributions whose versions are printed and recorded with the run."""
     default_scenarios: ClassVar[str]
     duration_help: ClassVar[str]
     load_cpu: ClassVar[tuple[str, str]]
@@ -177,6 +189,7 @@ class Bench(ABC, Generic[R]):
         self.args = args
         self.cwd = cwd
         self.labels = labels_for(args.server_list)
+        self.implementations: dict[str, str] = {}
 
     # --- what each benchmark provides ---------------------------------------------------
 
@@ -206,7 +219,35 @@ class Bench(ABC, Generic[R]):
 
     def json_extra(self) -> dict[str, Any]:
         """Anything else ``--json`` records, after the options."""
-        return {}
+        return {"implementations": self.implementations} if self.implementations else {}
+
+    def describe_server(self, name: str) -> list[str]:
+        """What a server's figures are of: the versions of its ``server_packages``, and the
+        commit of the reference server."""
+        parts = []
+        for dist in self.server_packages.get(name, []):
+            try:
+                parts.append(f"{dist} {importlib.metadata.version(dist)}")
+            except importlib.metadata.PackageNotFoundError:
+                parts.append(f"{dist} missing")
+        if name.startswith("reference"):
+            try:
+                rev = subprocess.run(
+                    ["git", "describe", "--always", "--dirty"],
+                    capture_output=True, text=True, timeout=10, check=False,
+                ).stdout.strip()  # fmt: skip
+            except (OSError, subprocess.TimeoutExpired):
+                rev = ""
+            parts.insert(0, f"reference_server at {rev or '?'}")
+        return parts
+
+    def describe(self) -> dict[str, str]:
+        """One line per server listed (see :meth:`describe_server`); none without
+        ``server_packages``."""
+        if not self.server_packages:
+            return {}
+        return {name: ", ".join(self.describe_server(name))
+                for name in dict.fromkeys(self.args.server_list)}
 
     @classmethod
     def failed_summary(cls, scenario: str, label: str, errors: int) -> Summary:
@@ -230,9 +271,14 @@ class Bench(ABC, Generic[R]):
         p.add_argument("--duration", type=int, default=10, help=cls.duration_help)
         p.add_argument("--scenarios", default=cls.default_scenarios,
                        help=f"comma-separated, from: {', '.join(cls.scenarios)}")
-        p.add_argument("--servers", default="reference,uvicorn",
-                       help="comma-separated, the last is the ratio baseline; from: "
-                       f"{', '.join(cls.servers)}")
+        peers = "".join(f", and {name} whenever listed" for name in cls.peers)
+        p.add_argument("--servers", default=cls.default_servers,
+                       help=f"comma-separated (default: {cls.default_servers}); the last is "
+                       f"the ratio baseline{peers}; from: {', '.join(cls.servers)}")
+        p.add_argument("--baseline", metavar="LABELS",
+                       help="comma-separated servers (labels, e.g. uvicorn#2) every other server "
+                       "is compared with, one ratio row each (default: the last server"
+                       f"{peers})")
         cls.add_options(p)
         p.add_argument("--json", type=Path,
                        help="also write every measurement and the summary here")
@@ -254,8 +300,23 @@ class Bench(ABC, Generic[R]):
                 p.error(f"unknown server {s!r}; known: {', '.join(cls.servers)}")
         if args.rounds < 1 or args.duration < 1:
             p.error("--rounds and --duration must be at least 1")
+        labels = labels_for(args.server_list)
+        if not labels:
+            p.error("--servers names no server")
+        if args.baseline is None:
+            args.baseline_list = cls.baselines_for(labels)
+        else:
+            args.baseline_list = [s.strip() for s in args.baseline.split(",") if s.strip()]
+            for b in args.baseline_list:
+                if b not in labels:
+                    p.error(f"--baseline {b!r} is not a label of --servers ({', '.join(labels)})")
         cls.check_options(p, args)
         return args
+
+    @classmethod
+    def baselines_for(cls, labels: Sequence[str]) -> list[str]:
+        """The default ratio baselines: the last server, then the ``peers`` listed."""
+        return list(dict.fromkeys([labels[-1], *(p for p in cls.peers if p in labels)]))
 
     # --- summaries and tables -----------------------------------------------------------
 
@@ -296,7 +357,8 @@ class Bench(ABC, Generic[R]):
         return s
 
     @classmethod
-    def format_tables(cls, summaries: list[Summary], labels: list[str]) -> str:
+    def format_tables(cls, summaries: list[Summary], labels: list[str],
+                      baselines: Sequence[str] | None = None) -> str:
         u = cls.unit
         headings = [f"{u}/s (median)", f"{u}/s min–max", "p99 ms (median)",
                     f"{u} per server CPU-s", *(h for h, _ in cls.load_columns), "server CPU",
@@ -312,7 +374,8 @@ class Bench(ABC, Generic[R]):
                         + " | ".join(cls._cells(s)) + " |")
         out = "\n".join(rows)
         if len(labels) >= 2:
-            out += "\n" + "\n".join(cls._ratio_rows(summaries, labels))
+            out += "\n" + "\n".join(cls._ratio_rows(summaries, labels,
+                                                     baselines or cls.baselines_for(labels)))
         warnings = [f"! {s.scenario}/{s.server}: {w}" for s in summaries for w in s.warnings]
         if warnings:
             out += "\n\n" + "\n".join(warnings)
@@ -327,8 +390,10 @@ class Bench(ABC, Generic[R]):
                 f"{f['server_cpu_median']:.0%}", f"{f['steal_median']:.0%}"]
 
     @classmethod
-    def _ratio_rows(cls, summaries: list[Summary], labels: list[str]) -> list[str]:
-        u, base = cls.unit, labels[-1]
+    def _ratio_rows(cls, summaries: list[Summary], labels: list[str],
+                    baselines: Sequence[str]) -> list[str]:
+        """Per scenario and baseline, every other server against that baseline."""
+        u = cls.unit
         rows = [
             "",
             f"| scenario | ratio | {u}/s ratio (higher is better) | p99 ratio (lower is better) "
@@ -337,15 +402,18 @@ class Bench(ABC, Generic[R]):
         ]
         by_key = {(s.scenario, s.server): s for s in summaries if s.runs}
         for scen in dict.fromkeys(s.scenario for s in summaries):
-            b = by_key.get((scen, base))
-            for label in labels[:-1]:
-                x = by_key.get((scen, label))
-                if x is None or b is None:
-                    rows.append(f"| {scen} | {label}/{base} | n/a | n/a | n/a | n/a |")
-                    continue
-                ratios = [f"{xv / bv:.2f}" for xv, bv in zip(cls._rates(x), cls._rates(b),
-                                                               strict=True)]
-                rows.append(f"| {scen} | {label}/{base} | " + " | ".join(ratios) + " |")
+            for base in baselines:
+                b = by_key.get((scen, base))
+                for label in labels:
+                    if label == base:
+                        continue
+                    x = by_key.get((scen, label))
+                    if x is None or b is None:
+                        rows.append(f"| {scen} | {label}/{base} | n/a | n/a | n/a | n/a |")
+                        continue
+                    ratios = [f"{xv / bv:.2f}" for xv, bv in zip(cls._rates(x), cls._rates(b),
+                                                                   strict=True)]
+                    rows.append(f"| {scen} | {label}/{base} | " + " | ".join(ratios) + " |")
         return rows
 
     @classmethod
@@ -371,7 +439,7 @@ class Bench(ABC, Generic[R]):
         for name, text in data.get("implementations", {}).items():
             print(f"{name}: {text}")
         print(cls.format_tables(cls.summarize(measurements, data["args"]["scenarios"], labels),
-                                labels))
+                                labels, data["args"].get("baselines")))
         return 0
 
     # --- a run --------------------------------------------------------------------------
@@ -414,6 +482,9 @@ class Bench(ABC, Generic[R]):
         measurements: list[Measurement[R]] = []
         broken: dict[str, str] = {}  # label -> first startup failure; later rounds still retry
         interrupted = False
+        self.implementations = self.describe()
+        for name, text in self.implementations.items():
+            print(f"{name}: {text}", file=sys.stderr)
         total = args.rounds * len(args.scenario_list) * len(labels)
         per_run = args.duration + WARMUP_SECONDS + 2
         print(
@@ -436,10 +507,11 @@ class Bench(ABC, Generic[R]):
                       file=sys.stderr)
         summaries = self.summarize(measurements, args.scenario_list, labels)
         print()
-        print(self.format_tables(summaries, labels))
+        print(self.format_tables(summaries, labels, args.baseline_list))
         if args.json:
             payload = {
-                "args": {key: self._option(key) for key in self.json_options},
+                "args": {**{key: self._option(key) for key in self.json_options},
+                         "baselines": args.baseline_list},
                 **self.json_extra(),
                 "interrupted": interrupted,
                 "measurements": [asdict(m) for m in measurements],

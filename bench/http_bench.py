@@ -32,51 +32,20 @@ A/A run that shows how noisy the machine is.
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import re
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.driver import WARMUP_SECONDS, Bench, MeasurementFailed, Summary, noisy_machine, per_cpu
-from bench.machine import HOST, PinnedServer, cpu_shares, cpu_snapshot, single_cpu, stop_process
+from bench.driver import WARMUP_SECONDS, Bench, Summary, noisy_machine, per_cpu
+from bench.http_common import POST_BODY, commands, wrong_answer
+from bench.machine import HOST, MeasurementFailed, PinnedServer, run_load
 
 WRK_GRACE = 15.0  # seconds wrk may overrun its -d before it is killed
 WRK_CPU_WARN = 0.90
 
-# Command templates; "{port}" is replaced. Each runs with the repository root as cwd.
-SERVERS: dict[str, list[str]] = {
-    "reference": [
-        sys.executable, "-m", "reference_server", "bench.apps:app",
-        "--host", HOST, "--port", "{port}",
-        "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-    ],
-    "reference-asyncio": [
-        sys.executable, "-m", "reference_server", "bench.apps:app",
-        "--host", HOST, "--port", "{port}",
-        "--no-access-log", "--log-level", "warning", "--loop", "asyncio",
-    ],
-    "uvicorn": [
-        sys.executable, "-m", "uvicorn", "bench.apps:app",
-        "--host", HOST, "--port", "{port}", "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--lifespan", "on", "--log-level", "warning",
-    ],
-    "uvicorn-h11": [
-        sys.executable, "-m", "uvicorn", "bench.apps:app",
-        "--host", HOST, "--port", "{port}", "--loop", "uvloop", "--http", "h11",
-        "--no-access-log", "--lifespan", "on", "--log-level", "warning",
-    ],
-    "hypercorn": [
-        sys.executable, "-m", "hypercorn", "bench.apps:app",
-        "-b", f"{HOST}:{{port}}", "-k", "uvloop", "--log-level", "warning",
-    ],
-}  # fmt: skip
+SERVERS = commands("reference", "reference-asyncio", "uvicorn", "uvicorn-h11", "hypercorn")
 
 # The post-c50 request: 12 header fields a browser would send with a fetch() of JSON.
 POST_HEADERS: list[tuple[str, str]] = [
@@ -95,24 +64,6 @@ POST_HEADERS: list[tuple[str, str]] = [
 ]
 
 
-def make_json_body(size: int = 1024) -> bytes:
-    """A JSON document of exactly ``size`` bytes: a list of small records, padded."""
-    items: list[dict[str, Any]] = []
-    doc = b""
-    i = 0
-    while True:
-        candidate = [*items, {"id": i, "name": f"item-{i}", "tags": ["a", "b"], "v": i * 1.5}]
-        encoded = json.dumps({"items": candidate, "pad": ""}, separators=(",", ":")).encode()
-        if len(encoded) > size:
-            break
-        items, doc, i = candidate, encoded, i + 1
-    pad = "x" * (size - len(doc))
-    doc = json.dumps({"items": items, "pad": pad}, separators=(",", ":")).encode()
-    assert len(doc) == size, len(doc)
-    return doc
-
-
-POST_BODY = make_json_body(1024)
 
 
 @dataclass(frozen=True)
@@ -149,7 +100,7 @@ class WrkResult:
 
 
 class WrkFailed(MeasurementFailed):
-    """wrk exited abnormally or its output could not be parsed."""
+    """wrk's output could not be parsed."""
 
 
 # --------------------------------------------------------------------------- server
@@ -163,19 +114,16 @@ class HttpServer(PinnedServer):
         try:
             conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
             try:
-                conn.request("GET", "/")
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status != 200 or body != b"Hello, world!":
-                    raise self.fail(f"GET / answered {resp.status} {body[:60]!r}")
-                conn.request("POST", "/json", body=POST_BODY, headers=dict(POST_HEADERS))
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status != 200 or json.loads(body) != {"ok": True, "n": len(POST_BODY)}:
-                    raise self.fail(f"POST /json answered {resp.status} {body[:60]!r}")
+                for method, path, body in (("GET", "/", None), ("POST", "/json", POST_BODY)):
+                    headers = dict(POST_HEADERS) if body else {}
+                    conn.request(method, path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    wrong = wrong_answer(path, resp.status, resp.read())
+                    if wrong:
+                        raise self.fail(f"{method} {path} {wrong}")
             finally:
                 conn.close()
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise self.fail(f"sanity request failed: {exc!r}") from exc
 
 
@@ -231,42 +179,16 @@ def run_wrk(
     server: PinnedServer | None = None,
 ) -> WrkResult:  # fmt: skip
     """Run one pinned wrk, bounded in time; its CPU time comes from wait4()'s rusage."""
-    argv = ["taskset", "-c", cpu, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(url)
-    with tempfile.TemporaryFile() as out:
-        watched = [c for c in (single_cpu(cpu), server.cpu if server else None) if c is not None]
-        before = cpu_snapshot(server, watched)
-        start = time.monotonic()
-        # taskset exec()s wrk, so this PID is wrk's and wait4() returns wrk's own rusage.
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-        deadline = start + duration + WRK_GRACE
-        try:
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    proc.returncode = os.waitstatus_to_exitcode(status)
-                    break
-                if time.monotonic() > deadline:
-                    stop_process(proc, timeout=2)
-                    raise WrkFailed(f"wrk did not finish within {duration + WRK_GRACE:.0f}s")
-                time.sleep(0.05)
-        except BaseException:
-            stop_process(proc, timeout=2)
-            raise
-        wall = time.monotonic() - start
-        after = cpu_snapshot(server, watched)
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    if proc.returncode != 0:
-        raise WrkFailed(f"wrk exited with {proc.returncode}: " + output.strip()[-300:])
-    rps, p99, requests, non2xx, sockerr = parse_wrk(output)
-    shares = cpu_shares(before, after, wall, server.cpu if server else None)
+    run = run_load(argv, cpu, duration + WRK_GRACE, server)
+    rps, p99, requests, non2xx, sockerr = parse_wrk(run.output)
     return WrkResult(
         rps=rps, p99_ms=p99, requests=requests, non_2xx=non2xx, socket_errors=sockerr,
-        wrk_cpu=(usage.ru_utime + usage.ru_stime) / wall, server_cpu=shares.server,
-        wall_s=wall, steal=shares.steal, foreign=shares.foreign,
+        wrk_cpu=run.load_cpu, server_cpu=run.shares.server, wall_s=run.wall,
+        steal=run.shares.steal, foreign=run.shares.foreign,
     )  # fmt: skip
 
 
@@ -289,6 +211,7 @@ class HttpBench(Bench[WrkResult]):
     tools = ("wrk", "taskset")
     install = "wrk util-linux"
     load = "wrk"
+    lock_note = " (bench.http_bench)"
     server_type = HttpServer
 
     result_type = WrkResult

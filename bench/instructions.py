@@ -51,7 +51,8 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.http_bench import POST_BODY, POST_HEADERS
+from bench.http_bench import POST_HEADERS
+from bench.http_common import POST_BODY
 
 SCENARIOS = ("get", "post", "ws", "h2")
 SERVERS = ("reference", "uvicorn", "h2-core", "h2-library")

@@ -1,12 +1,16 @@
 """What a benchmark needs from the machine: pinned servers, CPU accounting, one run at a time.
 
-Both drivers (``bench.http_bench``, ``bench.ws_bench``) measure a server pinned to one
-core while the load runs on another, and both must know how much CPU the server really
-got and how much the hypervisor stole: on a shared VM those, not the servers, can decide
-a run. This module holds that machinery:
+The drivers (``bench.http_bench``, ``bench.h2_bench``, ``bench.ws_bench``) measure a
+server pinned to one core while the load runs on another, and all must know how much CPU
+the server really got and how much the hypervisor stole: on a shared VM those, not the
+servers, can decide a run. This module holds that machinery:
 
 * :class:`PinnedServer`: a server process started under ``taskset`` on a free port, with
-  its output in a log file, waited for (bounded) and checked before it is measured;
+  its output in a log file, waited for (bounded) and checked before it is measured; its
+  CPU time and its stopping cover its child processes (hypercorn, gunicorn and granian
+  serve from workers);
+* :func:`run_load`: an external load generator (``wrk``, ``h2load``) pinned to the other
+  core, bounded in time, with its own CPU time and the server's over the measured window;
 * CPU time of a process from ``/proc/<pid>/stat`` and per-core busy and steal time from
   ``/proc/stat``, turned into the shares of a measured window (:func:`cpu_shares`);
 * the machine-wide lock that keeps two benchmarks off the same pinned cores.
@@ -22,6 +26,7 @@ import contextlib
 import fcntl
 import math
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -32,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from conformance.proctree import alive, descendants
+
 STARTUP_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 HOST = "127.0.0.1"
@@ -41,6 +48,10 @@ LOCK_PATH = Path(tempfile.gettempdir()) / "asgi-conformance-http-bench.lock"
 
 class ServerFailed(Exception):
     """The server did not start, or did not answer the sanity requests correctly."""
+
+
+class MeasurementFailed(Exception):
+    """The load (wrk, h2load, the WebSocket clients) failed: this measurement has no figures."""
 
 
 # --------------------------------------------------------------------------- processes
@@ -86,7 +97,8 @@ class PinnedServer:
     ``command`` is the server's argv with ``{port}`` where the port goes; it runs with
     ``cwd`` (the repository root) as working directory. Subclasses say what answer proves
     the server works (:meth:`sanity_check`): a server that answers wrongly is reported,
-    not timed.
+    not timed. CPU time and stopping cover the whole process tree: hypercorn, gunicorn and
+    granian serve from child processes, so the parent's CPU time alone would be nearly zero.
     """
 
     def __init__(self, name: str, command: Sequence[str], cpu: str, cwd: Path,
@@ -132,10 +144,29 @@ class PinnedServer:
         raise NotImplementedError
 
     def cpu_seconds(self) -> float | None:
-        return proc_cpu_seconds(self.proc.pid)
+        """utime + stime of the server and all its descendants."""
+        total = proc_cpu_seconds(self.proc.pid)
+        if total is None:
+            return None
+        for pid in descendants(self.proc.pid):
+            total += proc_cpu_seconds(pid) or 0.0
+        return total
 
     def stop(self) -> None:
+        """SIGTERM/SIGKILL the server by PID, then any of its children left behind."""
+        children = descendants(self.proc.pid) if self.proc.poll() is None else {}
         stop_process(self.proc)
+        left = {p: st for p, st in children.items() if alive(p, st)}
+        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 2.0)):
+            if not left:
+                break
+            for p in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, sig)
+            deadline = time.monotonic() + wait
+            while left and time.monotonic() < deadline:
+                time.sleep(0.05)
+                left = {p: st for p, st in left.items() if alive(p, st)}
         self._log.close()
 
 
@@ -212,6 +243,98 @@ def cpu_shares(before: CpuSnapshot, after: CpuSnapshot, wall: float,
     return CpuShares(server, steal, foreign)
 
 
+# --------------------------------------------------------------------------- the load
+
+
+class LoadRun(NamedTuple):
+    """What :func:`run_load` saw of one run of a load generator."""
+
+    output: str  # stdout and stderr, interleaved
+    wall: float  # seconds of the measured window
+    load_cpu: float  # fraction of one core the load generator used over the window
+    shares: CpuShares  # the server's share, steal and foreign work over the window
+
+
+def run_load(
+    argv: Sequence[str], cpu: str, timeout: float, server: PinnedServer | None = None,
+    window: tuple[str, str] | None = None,
+) -> LoadRun:  # fmt: skip
+    """Run a load generator pinned with ``taskset -c cpu``, killed after ``timeout`` s.
+
+    The measured window is the process's whole life, or, with ``window=(start, end)``,
+    the time between the output lines containing ``start`` and ``end`` (a tool that warms
+    up by itself and says when its measurement begins and ends, like h2load). The load's
+    CPU time is its ``wait4()`` rusage over its life, or ``/proc/<pid>/stat`` read at the
+    window's edges; ``taskset`` exec()s the tool, so the PID is the tool's. The output is
+    read as it comes. A non-zero exit status, a missing window or the timeout raise
+    :class:`MeasurementFailed`.
+    """
+    tool = Path(argv[0]).name
+    watched = [c for c in (single_cpu(cpu), server.cpu if server else None) if c is not None]
+    start = time.monotonic()
+    before = cpu_snapshot(server, watched) if window is None else None
+    after: CpuSnapshot | None = None
+    t0 = t1 = start
+    load0 = load1 = 0.0
+    proc = subprocess.Popen(["taskset", "-c", cpu, *argv], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    output = bytearray()
+    scanned = 0  # output before this offset has been looked at for the window's markers
+    deadline = start + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MeasurementFailed(f"{tool} did not finish within {timeout:.0f}s")
+            if not select.select([fd], [], [], min(remaining, 1.0))[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            output += chunk
+            end = output.rfind(b"\n") + 1
+            if window is None or end <= scanned:
+                continue
+            lines = output[scanned:end].decode(errors="replace")
+            scanned = end
+            if before is None and window[0] in lines:
+                t0, before = time.monotonic(), cpu_snapshot(server, watched)
+                load0 = proc_cpu_seconds(proc.pid) or 0.0
+            if before is not None and after is None and window[1] in lines:
+                t1, after = time.monotonic(), cpu_snapshot(server, watched)
+                load1 = proc_cpu_seconds(proc.pid) or 0.0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                raise MeasurementFailed(f"{tool} did not exit within {timeout:.0f}s")
+            time.sleep(0.02)
+    except BaseException:
+        stop_process(proc, timeout=2)
+        raise
+    finally:
+        proc.stdout.close()
+    text = output.decode(errors="replace")
+    if proc.returncode != 0:
+        raise MeasurementFailed(f"{tool} exited with {proc.returncode}: " + text.strip()[-300:])
+    if window is None:
+        t1, after = time.monotonic(), cpu_snapshot(server, watched)
+        load1 = usage.ru_utime + usage.ru_stime
+    if before is None or after is None:
+        assert window is not None  # without a window both edges are taken here
+        missing = window[0] if before is None else window[1]
+        raise MeasurementFailed(f"{tool} never printed {missing!r}: " + text.strip()[-300:])
+    wall = t1 - t0
+    if wall <= 0:
+        raise MeasurementFailed(f"{tool} measured an empty window")
+    shares = cpu_shares(before, after, wall, server.cpu if server else None)
+    return LoadRun(text, wall, (load1 - load0) / wall, shares)
+
+
 # --------------------------------------------------------------------------- the lock
 
 
@@ -231,8 +354,8 @@ def acquire_machine_lock(wait: float, holder_note: str = "") -> IO[str] | None:
                 holder = handle.read().strip() or "?"
                 handle.close()
                 print(
-                    f"error: another http_bench (pid {holder}) is running on this machine; its "
-                    f"servers and wrk use the same cores (use --wait-lock SECONDS to queue)",
+                    f"error: another benchmark (pid {holder}) is running on this machine; its "
+                    f"servers and load use the same cores (use --wait-lock SECONDS to queue)",
                     file=sys.stderr,
                 )
                 return None

@@ -44,11 +44,9 @@ from __future__ import annotations
 import argparse
 import array
 import contextlib
-import importlib.metadata
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -56,17 +54,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.driver import WARMUP_SECONDS, Bench, MeasurementFailed, Summary, noisy_machine, per_cpu
+from bench.driver import WARMUP_SECONDS, Bench, Summary, noisy_machine, per_cpu, percentile
 from bench.machine import (
     HOST,
-    STOP_TIMEOUT,
+    MeasurementFailed,
     PinnedServer,
     core_busy,
     cpu_shares,
     cpu_snapshot,
-    proc_cpu_seconds,
     single_cpu,
     stop_process,
     tail,
@@ -79,7 +75,6 @@ from bench.ws_client import (
     worker_main,
 )
 from bench.ws_wire import WsProtocolError, client_frame, handshake, read_message
-from conformance.proctree import alive, descendants
 
 CLIENT_CPU_WARN = 0.90
 SANITY_TIMEOUT = 5.0
@@ -138,12 +133,7 @@ class ClientFailed(MeasurementFailed):
 
 
 class WsServer(PinnedServer):
-    """A server of ``SERVERS`` pinned to one CPU; its sanity check is the WebSocket echo.
-
-    Same life cycle as every pinned server, but CPU time and stopping cover the whole
-    process tree: hypercorn serves from a child process, so the parent's CPU time alone
-    would be nearly zero.
-    """
+    """A server of ``SERVERS`` pinned to one CPU; its sanity check is the WebSocket echo."""
 
     def sanity_check(self) -> None:
         """A fresh connection: text "hello" and binary 00 01 must come back unchanged."""
@@ -167,70 +157,23 @@ class WsServer(PinnedServer):
         except OSError as exc:
             raise self.fail(f"WebSocket sanity check failed: {exc!r}") from exc
 
-    def cpu_seconds(self) -> float | None:
-        """utime + stime of the server and all its descendants."""
-        total = proc_cpu_seconds(self.proc.pid)
-        if total is None:
-            return None
-        for pid in descendants(self.proc.pid):
-            total += proc_cpu_seconds(pid) or 0.0
-        return total
 
-    def stop(self) -> None:
-        """SIGTERM/SIGKILL the server by PID, then any of its children left behind."""
-        children = descendants(self.proc.pid) if self.proc.poll() is None else {}
-        stop_process(self.proc)
-        left = {p: st for p, st in children.items() if alive(p, st)}
-        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 2.0)):
-            if not left:
-                break
-            for p in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p, sig)
-            deadline = time.monotonic() + wait
-            while left and time.monotonic() < deadline:
-                time.sleep(0.05)
-                left = {p: st for p, st in left.items() if alive(p, st)}
-        self._log.close()
-
-
-def describe_servers(names: Sequence[str]) -> dict[str, str]:
-    """One line per server: versions, and the class uvicorn's ``--ws`` resolves to."""
-    out: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        parts = []
-        for dist in SERVER_PACKAGES.get(name, []):
-            try:
-                parts.append(f"{dist} {importlib.metadata.version(dist)}")
-            except importlib.metadata.PackageNotFoundError:
-                parts.append(f"{dist} missing")
-        if name.startswith("reference"):
-            try:
-                rev = subprocess.run(
-                    ["git", "describe", "--always", "--dirty"],
-                    capture_output=True, text=True, timeout=10, check=False,
-                ).stdout.strip()  # fmt: skip
-            except (OSError, subprocess.TimeoutExpired):
-                rev = ""
-            parts.insert(0, f"reference_server at {rev or '?'}")
-        if name in UVICORN_WS:
-            code = (
-                "import sys\nfrom uvicorn.config import WS_PROTOCOLS\n"
-                "from uvicorn.importer import import_from_string\n"
-                "c = import_from_string(WS_PROTOCOLS[sys.argv[1]])\n"
-                "print(c.__module__ + ':' + c.__qualname__)\n"
-            )
-            try:
-                res = subprocess.run(
-                    [sys.executable, "-c", code, UVICORN_WS[name]],
-                    capture_output=True, text=True, timeout=30, check=False,
-                )  # fmt: skip
-                resolved = res.stdout.strip() or f"? ({res.stderr.strip()[-120:]})"
-            except subprocess.TimeoutExpired:
-                resolved = "? (timed out)"
-            parts.insert(0, f"--ws {UVICORN_WS[name]} -> {resolved}")
-        out[name] = ", ".join(parts)
-    return out
+def uvicorn_ws_protocol(ws: str) -> str:
+    """The protocol class uvicorn's ``--ws`` value resolves to in this environment."""
+    code = (
+        "import sys\nfrom uvicorn.config import WS_PROTOCOLS\n"
+        "from uvicorn.importer import import_from_string\n"
+        "c = import_from_string(WS_PROTOCOLS[sys.argv[1]])\n"
+        "print(c.__module__ + ':' + c.__qualname__)\n"
+    )
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", code, ws], capture_output=True, text=True, timeout=30,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "? (timed out)"
+    return res.stdout.strip() or f"? ({res.stderr.strip()[-120:]})"
 
 
 # --------------------------------------------------------------------------- driver side
@@ -372,8 +315,8 @@ def run_clients(
             "no echo received in the measured window" + (f": {errors[0]}" if errors else "")
         )
     ordered = sorted(lat)
-    p50 = ordered[len(ordered) // 2] / 1e6
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e6
+    p50 = percentile(ordered, 0.50) / 1e6
+    p99 = percentile(ordered, 0.99) / 1e6
     cpu = cpu_shares(before, after, wall, server.cpu)
     client_core = core_busy(before, after, single_cpu(args.client_cpu), wall)
     return WsResult(
@@ -407,6 +350,7 @@ class WsBench(Bench[WsResult]):
     load = "client"
     lock_note = " (bench.ws_bench)"
     server_type = WsServer
+    server_packages = SERVER_PACKAGES
 
     result_type = WsResult
     rate, unit = "mps", "msg"
@@ -433,11 +377,12 @@ class WsBench(Bench[WsResult]):
         if not 1 <= args.client_procs <= 64:
             p.error("--client-procs must be between 1 and 64")
 
-    def run(self) -> int:
-        self.implementations = describe_servers(self.args.server_list)
-        for name, text in self.implementations.items():
-            print(f"{name}: {text}", file=sys.stderr)
-        return super().run()
+    def describe_server(self, name: str) -> list[str]:
+        """The versions, and the class uvicorn's ``--ws`` resolves to."""
+        parts = super().describe_server(name)
+        if name in UVICORN_WS:
+            parts.insert(0, f"--ws {UVICORN_WS[name]} -> {uvicorn_ws_protocol(UVICORN_WS[name])}")
+        return parts
 
     def plan(self) -> str:
         args = self.args
@@ -464,9 +409,6 @@ class WsBench(Bench[WsResult]):
                 "not the server (try --client-procs / --client-loop)",
                 file=sys.stderr,
             )
-
-    def json_extra(self) -> dict[str, Any]:
-        return {"implementations": self.implementations}
 
     @classmethod
     def warnings(cls, s: Summary, results: list[WsResult], measured: int) -> list[str]:
