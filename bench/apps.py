@@ -87,6 +87,21 @@ async def echo_json(scope: Scope, receive: Receive, send: Send) -> None:
     await _respond(send, 200, headers, out)
 
 
+STREAM_CHUNK = 64 * 1024
+STREAM_CHUNKS = 16
+
+
+async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+    """GET → 200 with a 1 MiB body sent as 16 chunks of 64 KiB (``bench.h2_memory``: a
+    response that a client with a closed flow-control window holds up)."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"%d" % (STREAM_CHUNK * STREAM_CHUNKS))]})
+    chunk = b"x" * STREAM_CHUNK
+    for i in range(STREAM_CHUNKS):
+        await send({"type": "http.response.body", "body": chunk,
+                    "more_body": i < STREAM_CHUNKS - 1})
+
+
 async def ws_echo(scope: Scope, receive: Receive, send: Send) -> None:
     """Accept the WebSocket, then echo every message as the same type until the disconnect.
 
@@ -118,8 +133,9 @@ async def _ws_reject(receive: Receive, send: Send) -> None:
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Route ``/`` to ``hello``, ``/json`` to ``echo_json`` and the WebSocket ``/ws`` to
-    ``ws_echo``; any other HTTP path is a 404, any other WebSocket path is rejected."""
+    """Route ``/`` to ``hello``, ``/json`` to ``echo_json``, ``/stream`` to ``stream`` and
+    the WebSocket ``/ws`` to ``ws_echo``; any other HTTP path is a 404, any other
+    WebSocket path is rejected."""
     kind = scope["type"]
     if kind == "lifespan":
         await lifespan(scope, receive, send)
@@ -137,6 +153,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await hello(scope, receive, send)
     elif path == "/json":
         await echo_json(scope, receive, send)
+    elif path == "/stream":
+        await stream(scope, receive, send)
     else:
         headers = [(b"content-type", b"text/plain"), (b"content-length", b"9")]
         await _respond(send, 404, headers, _NOT_FOUND)

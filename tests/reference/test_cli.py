@@ -21,6 +21,7 @@ import pytest
 from reference_server import __version__
 from reference_server.cli import _check_tls, build_parser, main, parse_args
 from reference_server.config import Config
+from reference_server.http2.limits import H2Limits
 from reference_server.http11.limits import Limits
 from reference_server.logs import TRACE, configure_logging
 
@@ -92,6 +93,18 @@ MAPPING = [
     (["--ws-ping-timeout", "1.5"], "ws_ping_timeout", 1.5),
     (["--ws-ping-timeout", "off"], "ws_ping_timeout", None),
     (["--no-ws-per-message-deflate"], "ws_per_message_deflate", False),
+    (["--no-http2"], "http2", False),
+    (["--h2c-upgrade"], "h2c_upgrade", True),
+    (["--h2-max-concurrent-streams", "7"], "h2_limits", H2Limits(max_concurrent_streams=7)),
+    (["--h2-initial-window", "1"], "h2_limits", H2Limits(initial_window=1)),
+    (["--h2-connection-window", "65535"], "h2_limits", H2Limits(connection_window=65535)),
+    (["--h2-max-frame-size", "16777215"], "h2_limits", H2Limits(max_frame_size=2**24 - 1)),
+    (["--h2-max-header-list-size", "1024"], "h2_limits",
+     H2Limits(max_header_list_size=1024)),
+    (["--h2-flood-burst", "5"], "h2_limits", H2Limits(flood_burst=5)),
+    (["--h2-flood-rate", "6"], "h2_limits", H2Limits(flood_rate=6)),
+    (["--h2-reset-burst", "8"], "h2_limits", H2Limits(reset_burst=8)),
+    (["--h2-reset-rate", "9"], "h2_limits", H2Limits(reset_rate=9)),
 ]
 
 
@@ -137,6 +150,19 @@ def test_every_config_field_has_an_option():
     covered |= {"app", "fd", "ssl_certfile", "ssl_keyfile", "ssl_keyfile_password",
                 "ssl_ca_certs"}
     assert covered == {f.name for f in dataclasses.fields(Config)}
+
+
+@pytest.mark.parametrize("argv", [
+    ["--h2-max-frame-size", "16383"], ["--h2-max-frame-size", "16777216"],
+    ["--h2-initial-window", "2147483648"], ["--h2-initial-window", "0"],
+    ["--h2-connection-window", "1000"], ["--h2-max-concurrent-streams", "0"],
+], ids=lambda v: " ".join(v))
+def test_h2_limits_outside_what_rfc_9113_allows_are_refused(argv, capsys):
+    """RFC 9113 §6.5.2: frame sizes 2^14..2^24-1, windows up to 2^31-1."""
+    with pytest.raises(SystemExit) as exc:
+        parse_args(["m:app", *argv])
+    assert exc.value.code == 2
+    assert argv[0] in capsys.readouterr().err
 
 
 def test_limit_options_cover_every_limit():
