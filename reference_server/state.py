@@ -27,7 +27,7 @@ access_log = logging.getLogger("reference_server.access")
 
 class Connection(Protocol):
     """A live connection, as graceful shutdown sees it (HTTP/1.1, an upgraded WebSocket
-    connection, HTTP/2 next)."""
+    connection, an HTTP/2 connection)."""
 
     def shutdown(self) -> None:
         """Stop taking new requests; finish what is in flight, then close."""

@@ -15,7 +15,8 @@ things from asyncio, and they used to write them twice under different names:
 - **losing the connection**: every waiter of :meth:`~FlowControl.drain` is released, so
   no ``send()`` hangs on a dead socket (it re-checks :attr:`closed` and raises).
 
-An HTTP/2 connection will be the third user.
+The HTTP/2 connection is the third user; its streams build their own flow control on
+top (the peer's windows, :mod:`.h2_stream`).
 """
 
 from __future__ import annotations

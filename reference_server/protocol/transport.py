@@ -10,8 +10,8 @@ The server separates *what ASGI means* from *how bytes travel* (hypercorn's
 - a **transport** turns bytes into events for a mapping and renders what the mapping
   emits: :class:`~.h11_connection.H11Connection` (an HTTP/1.1 connection, one request at
   a time) and :class:`~.h11_websocket.H11WebSocketTransport` (a connection after the
-  RFC 6455 upgrade) today; an HTTP/2 stream next, which implements the same two
-  interfaces per stream.
+  RFC 6455 upgrade), and :class:`~.h2_stream.H2Stream` and
+  :class:`~.h2_stream.H2WebSocketStream` (one HTTP/2 stream each).
 
 Events flow in both directions:
 
