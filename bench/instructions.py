@@ -22,7 +22,9 @@ Scenarios (the same requests as the wrk and WebSocket benchmarks):
   (``echo-c50``; no compression);
 - ``h2``: ``GET /`` over HTTP/2 with prior knowledge, one HEADERS frame per request on
   one connection (the headers h2load sends, HPACK-indexed after the first request),
-  answered "Hello, world!" (HEADERS and DATA).
+  answered "Hello, world!" (HEADERS and DATA);
+- ``h2-post``: the ``post`` request over HTTP/2 (HEADERS with the 12 headers, one DATA
+  frame with the body), as ``h2_bench``'s ``h2-post``.
 
 The ``h2`` scenario also has two protocol-only "servers", without asyncio or ASGI: the
 HTTP/2 state machine answering each request with a fixed HEADERS and DATA, either the
@@ -54,7 +56,7 @@ from typing import Any
 from bench.http_bench import POST_HEADERS
 from bench.http_common import POST_BODY
 
-SCENARIOS = ("get", "post", "ws", "h2")
+SCENARIOS = ("get", "post", "ws", "h2", "h2-post")
 SERVERS = ("reference", "uvicorn", "h2-core", "h2-library")
 #: The servers each scenario is measured for by default.
 DEFAULT_SERVERS = ("reference", "uvicorn")
@@ -136,22 +138,35 @@ def _protocol(server: str) -> Any:
     return HttpToolsProtocol(config, UvicornState(), app_state={})
 
 
-def _h2_requests(count: int) -> tuple[bytes, list[bytes]]:
+def _h2_requests(count: int, post: bool = False) -> tuple[bytes, list[bytes]]:
     """The client preface (SETTINGS, and the largest connection window, as h2load opens
-    it) and ``count`` HEADERS frames (stream 1, 3, ...) of ``GET /``. After the first, the
-    block is the same indexed bytes every time, so building the frames costs next to
-    nothing of what is counted."""
+    it) and ``count`` requests (stream 1, 3, ...): HEADERS of ``GET /``, or for ``post``
+    the HEADERS of ``POST /json`` (the 12 browser-like headers) and one DATA frame with
+    the 1 KB body. After the first, the block is the same indexed bytes every time, so
+    building the frames costs next to nothing of what is counted."""
     from hpack import Encoder
 
     from reference_server.http2 import frames as f
 
     encoder = Encoder()
-    fields = [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-              (":authority", "127.0.0.1:8000"), ("user-agent", "h2load nghttp2/1.52.0")]
+    if post:
+        fields = [(":method", "POST"), (":path", "/json"), (":scheme", "http"),
+                  (":authority", "127.0.0.1:8000"),
+                  *[(name.lower(), value) for name, value in POST_HEADERS],
+                  ("content-length", str(len(POST_BODY)))]
+    else:
+        fields = [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                  (":authority", "127.0.0.1:8000"), ("user-agent", "h2load nghttp2/1.52.0")]
     first, again = encoder.encode(fields), encoder.encode(fields)
-    flags = f.END_HEADERS | f.END_STREAM
-    frames = [f.frame(f.HEADERS, flags, 2 * i + 1, again if i else first)
-              for i in range(count)]
+    frames = []
+    for i in range(count):
+        sid = 2 * i + 1
+        block = again if i else first
+        if post:
+            frames.append(f.frame(f.HEADERS, f.END_HEADERS, sid, block)
+                          + f.frame(f.DATA, f.END_STREAM, sid, POST_BODY))
+        else:
+            frames.append(f.frame(f.HEADERS, f.END_HEADERS | f.END_STREAM, sid, block))
     preface = (f.PREFACE + f.settings({}) + f.window_update(0, f.MAX_WINDOW - f.DEFAULT_WINDOW))
     return preface, frames
 
@@ -208,8 +223,8 @@ async def _drive(server: str, scenario: str, count: int) -> None:
     transport.protocol = protocol
     protocol.connection_made(transport)
     data = {"get": GET, "post": POST}.get(scenario)
-    if scenario == "h2":
-        preface, frames = _h2_requests(count)
+    if scenario in ("h2", "h2-post"):
+        preface, frames = _h2_requests(count, scenario == "h2-post")
         protocol.data_received(preface)
         protocol = transport.protocol
         before = transport.writes
@@ -273,7 +288,7 @@ def measured(server: str, scenario: str) -> bool:
     """uvicorn has no HTTP/2; the protocol-only servers have nothing but HTTP/2."""
     if server in H2_ONLY:
         return scenario == "h2"
-    return not (server == "uvicorn" and scenario == "h2")
+    return not (server == "uvicorn" and scenario.startswith("h2"))
 
 
 def main(argv: list[str] | None = None) -> int:

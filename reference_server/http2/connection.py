@@ -40,7 +40,7 @@ from hpack import Decoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
 
 from . import frames as f
-from .fields import Malformed, RequestHead, request_head
+from .fields import Malformed, RequestHead, modifies_table, request_head
 from .limits import H2Limits
 
 _U32 = struct.Struct(">I")
@@ -572,11 +572,13 @@ class H2Protocol:
         self._events.append(RequestReceived(sid, head, end_stream))
 
     def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
-        """HPACK-decode ``block``. A block made only of one-byte indexed fields (what a
-        client sends for a request it repeats) leaves the dynamic table as it was, so the
-        request head it decodes to may be cached until a block that is not changes the
-        table: the next identical block then costs a dictionary lookup."""
-        self._cacheable = not block.translate(None, _ONE_BYTE_INDEXED)
+        """HPACK-decode ``block``. A block that adds nothing to the dynamic table (only
+        indexed fields and literals without indexing: what a client sends for a request
+        it repeats) leaves the table as it was, so the request head it decodes to may be
+        cached until a block that does change the table: the next identical block then
+        costs a dictionary lookup."""
+        self._cacheable = not block.translate(None, _ONE_BYTE_INDEXED) \
+            or not modifies_table(block)
         if not self._cacheable:
             self._heads.clear()
         try:

@@ -82,6 +82,57 @@ def _literal(name: bytes, value: bytes) -> bytes:
     return head + _int(len(value), 7, 0) + value
 
 
+def modifies_table(block: bytes) -> bool:
+    """Whether decoding ``block`` may change the HPACK dynamic table (RFC 7541 §6): it
+    holds a literal with incremental indexing (``01xxxxxx``) or a table size update
+    (``001xxxxx``), or it cannot be walked (the decoder will say what is wrong)."""
+    pos = 0
+    end = len(block)
+    try:
+        while pos < end:
+            first = block[pos]
+            if first & 0x80:  # indexed field: a 7-bit prefix integer
+                pos = _skip_int(block, pos, 0x7F)
+            elif first & 0xE0:  # 01xxxxxx or 001xxxxx
+                return True
+            else:  # literal without indexing or never indexed: 4-bit prefix index
+                index = first & 0x0F
+                pos = _skip_int(block, pos, 0x0F)
+                if index == 0:
+                    pos = _skip_string(block, pos)
+                pos = _skip_string(block, pos)
+    except IndexError:
+        return True
+    return pos != end
+
+
+def _skip_int(block: bytes, pos: int, mask: int) -> int:
+    """The position after the integer whose prefix (``mask`` bits) starts at ``pos``."""
+    if block[pos] & mask != mask:
+        return pos + 1
+    pos += 1
+    while block[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _skip_string(block: bytes, pos: int) -> int:
+    """The position after the string literal (§5.2) at ``pos``."""
+    length = block[pos] & 0x7F
+    if length == 0x7F:
+        value, shift = 0x7F, 0
+        pos += 1
+        while True:
+            byte = block[pos]
+            value += (byte & 0x7F) << shift
+            shift += 7
+            pos += 1
+            if not byte & 0x80:
+                break
+        return pos + value
+    return pos + 1 + length
+
+
 def status_field(status: int) -> bytes:
     index = _STATIC_STATUS.get(status)
     if index is not None:

@@ -147,6 +147,19 @@ class H2Connection(FlowControl):
                 return
         self.flush()
 
+    def pause_writing(self) -> None:
+        """The client is not reading: stop reading it too, so that it cannot make us
+        answer (and buffer) more requests, PING ACKs or SETTINGS ACKs meanwhile (the
+        HTTP/1.1 connection gets the same from serving one request at a time)."""
+        super().pause_writing()
+        if not self.closed:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if not self.closed:
+            self.transport.resume_reading()
+
     def eof_received(self) -> bool | None:
         # The client stopped sending: like HTTP/1.1, the client is gone.
         return None

@@ -359,15 +359,32 @@ class H2WebSocketStream(H2StreamBase):
         super().__init__(conn, stream_id)
         self.session: WebSocketSession | None = None
         self.head_sent = False
+        #: Stream credit of data the session has not taken yet.
+        self.unreturned = 0
         self._denial: H2Stream | None = None
         self._ended = False
 
     # -- events from the connection ------------------------------------------------------------
 
     def data(self, data: bytes, flow: int) -> None:
-        self.core.consumed(self.stream_id, flow)
+        self.unreturned += flow
+        if not self.reading_paused:
+            self.resume_reading()
         assert self.session is not None
         self.session.feed(data)
+
+    def pause_reading(self) -> None:
+        """The application has ``flow_high_water`` bytes of messages it has not received:
+        the client's credit is withheld until it has (the stream's window then bounds
+        what it can send)."""
+        self.reading_paused = True
+
+    def resume_reading(self) -> None:
+        self.reading_paused = False
+        if self.unreturned and not self.closed:
+            self.core.consumed(self.stream_id, self.unreturned)
+            self.unreturned = 0
+            self.conn.schedule_flush()
 
     def end(self) -> None:
         """The client ended its side (RFC 8441 §5: the TCP FIN of RFC 6455)."""

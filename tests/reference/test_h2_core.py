@@ -24,6 +24,8 @@ from hyperframe.frame import (
     SettingsFrame,
     WindowUpdateFrame,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reference_server.http2 import H2Limits, H2Protocol
 from reference_server.http2 import frames as f
@@ -35,6 +37,7 @@ from reference_server.http2.connection import (
     StreamReset,
     WindowOpened,
 )
+from reference_server.http2.fields import modifies_table
 
 PREFACE = f.PREFACE + SettingsFrame(0).serialize()
 GET = [(":method", "GET"), (":scheme", "http"), (":authority", "example.test"),
@@ -333,3 +336,36 @@ def test_the_core_imports_no_asyncio() -> None:
     code = ("import sys, reference_server.http2.connection, reference_server.http2.fields; "
             "sys.exit('asyncio' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(
+    st.sampled_from(["content-length", "x-a", "cookie", "user-agent", ":path"]),
+    st.text("abc0123456789", max_size=20), st.booleans()), max_size=6), min_size=1,
+    max_size=4))
+def test_modifies_table_tells_exactly_when_decoding_changes_the_table(
+        requests: list[list[tuple[str, str, bool]]]) -> None:
+    """What the request-head cache rests on: a block for which ``modifies_table`` is
+    False leaves the decoder's dynamic table as it was."""
+    from hpack import NeverIndexedHeaderTuple
+
+    encoder, decoder = Encoder(), Decoder()
+    for request in requests:
+        fields = [NeverIndexedHeaderTuple(n, v) if secret else (n, v)
+                  for n, v, secret in request]
+        block = encoder.encode(fields)
+        before = list(decoder.header_table.dynamic_entries)
+        decoder.decode(block)
+        if not modifies_table(block):
+            assert list(decoder.header_table.dynamic_entries) == before
+
+
+def test_modifies_table_on_known_blocks() -> None:
+    encoder = Encoder()
+    fields = [(":method", "GET"), ("x-custom", "value")]
+    assert modifies_table(encoder.encode(fields)), "first time: literals with indexing"
+    assert not modifies_table(encoder.encode(fields)), "again: indexed fields only"
+    assert not modifies_table(b"\x00\x01a\x01b"), "a literal without indexing, new name"
+    assert not modifies_table(b"\x1f\x10\x01b"), "never indexed, index 31 (2-byte prefix)"
+    assert modifies_table(b"\x3f\xe1\x1f"), "a dynamic table size update"
+    assert modifies_table(b"\x00\x05ab"), "a string running past the block"
