@@ -31,8 +31,8 @@ no-early-hints   early hints are advertised but never sent
 no-push          push is advertised but never carried out
 push-anyway      PUSH_PROMISE even to a client with ENABLE_PUSH=0
 no-goaway        SIGTERM exits at once: no GOAWAY, in-flight streams dropped
-ws-broken        RFC 8441 offered, but frames never reach the app and a close before
-                 accept is answered 200
+ws-broken        RFC 8441 offered, but frames never reach the app, and a close before
+                 accept or a denial response is answered 200
 
 An HTTP/1.1 request (no preface) is served minimally (one request per connection), so
 the server can also be the main process the harness starts and profiles. It stops by
@@ -90,6 +90,8 @@ class Stream:
         self.continued = False
         self.connected = False
         self.accepted = False
+        #: A WebSocket denial response's head, until its first body event.
+        self.denial: list[tuple[bytes, bytes]] = []
         self.ws_buffer = b""
         self.pending = bytearray()
         self.head: list[tuple[bytes, bytes]] | None = None
@@ -221,6 +223,7 @@ class H2Server:
         }
         if websocket:
             scope["subprotocols"] = []
+            scope["extensions"] = {"websocket.http.response": {}}
         else:
             scope["extensions"] = dict(EXTENSIONS)
         if "shared-scope" in FAULTS:
@@ -437,6 +440,16 @@ class H2Server:
         if kind == "websocket.accept":
             stream.accepted = True
             self.conn.send_headers(stream.sid, [(b":status", b"200")])
+        elif kind == "websocket.http.response.start":
+            status = b"200" if "ws-broken" in FAULTS else str(event["status"]).encode()
+            stream.denial = [(b":status", status),
+                             *((bytes(k), bytes(v)) for k, v in event.get("headers", []))]
+        elif kind == "websocket.http.response.body":
+            if stream.denial:
+                self.conn.send_headers(stream.sid, stream.denial)
+                stream.denial = []
+            self.conn.send_data(stream.sid, event.get("body", b""),
+                                end_stream=not event.get("more_body", False))
         elif kind == "websocket.close" and not stream.accepted:
             status = b"200" if "ws-broken" in FAULTS else b"403"
             self.conn.send_headers(stream.sid, [(b":status", status)], end_stream=True)

@@ -48,7 +48,8 @@ TARGETS: dict[str, list[str]] = {
     "push-anyway": ["test_h2_no_push_promise_when_disabled"],
     "no-goaway": ["test_h2_goaway_on_graceful_shutdown",
                   "test_h2_inflight_stream_completed_on_shutdown"],
-    "ws-broken": ["test_h2_websocket_echo", "test_h2_websocket_close_before_accept_is_403"],
+    "ws-broken": ["test_h2_websocket_echo", "test_h2_websocket_close_before_accept_is_403",
+                  "test_h2_websocket_denial_response"],
 }
 
 # faults that share a run: no fault of a group touches what another one's targets judge

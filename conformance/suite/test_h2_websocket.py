@@ -132,3 +132,32 @@ def test_h2_websocket_close_before_accept_is_403(h2probe):
         response = _response_head(conn, sid, 0.1)
     assert response.status == 403, (
         f"a close before accept got {response.status} (reset {response.reset})")
+
+
+@req("EXT-002")
+def test_h2_websocket_denial_response(h2probe):
+    """The app denies the extended CONNECT with its own response (extensions.rst,
+    WebSocket Denial Response): the stream carries that status, the app's headers in
+    order and its body, then ends; never a 200 (which would be the accept, RFC 8441 §5)."""
+    steps: list[list[Any]] = [["receive", 2.0],
+             ["send", {"type": "websocket.http.response.start", "status": 401,
+                       "headers": [(b"www-authenticate", b"Basic"), (b"x-a", b"1"),
+                                   (b"content-length", b"4")]}],
+             ["send", {"type": "websocket.http.response.body", "body": b"no",
+                       "more_body": True}],
+             ["send", {"type": "websocket.http.response.body", "body": b"pe"}]]
+    conn, sid = _open(h2probe, steps)
+    try:
+        response = read_streams(conn, [sid], timeout=2.0).responses[sid]
+    except NoResponse:
+        response = _response_head(conn, sid, 0.1)
+    extensions = h2probe.call().scope.get("extensions") or {}
+    if "websocket.http.response" not in extensions:
+        not_applicable("the websocket scope does not advertise websocket.http.response")
+    assert response.status == 401, (
+        f"the denial got {response.status} (reset {response.reset})")
+    names = [bytes(n).lower() for n, _ in response.headers if not bytes(n).startswith(b":")]
+    assert b"www-authenticate" in names and b"x-a" in names, f"the app's headers lost: {names}"
+    assert names.index(b"www-authenticate") < names.index(b"x-a"), f"header order {names}"
+    assert response.body == b"nope", f"body {response.body!r}"
+    assert response.ended, "the stream did not end after the denial response"

@@ -107,17 +107,20 @@ class H11Connection(FlowControl):
         state.connections.add(self)
         self.facts = ConnectionFacts(transport, state)
         self.transport.set_write_buffer_limits(high=self.config.flow_high_water)
+        over_limit = state.config.limit_concurrency is not None and \
+            len(state.connections) > state.config.limit_concurrency
         if self._h2_fresh and self.facts.scheme == "https":
             # TLS: ALPN decides (RFC 9113 §3.2), prior knowledge is for cleartext.
             self._h2_fresh = False
             ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
-                state.connections.add(self)
-                self._switch_to_h2(b"")
+                if over_limit:
+                    self.close()  # no HTTP/1.1 503 on a connection that agreed on h2
+                else:
+                    self._switch_to_h2(b"")
                 return
         self._access = state.access_log.isEnabledFor(20)
-        if state.config.limit_concurrency is not None and \
-                len(state.connections) > state.config.limit_concurrency:
+        if over_limit:
             self.transport.write(state.error_response(503, "Service Unavailable"))
             self.close()
             return

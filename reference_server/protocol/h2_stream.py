@@ -391,11 +391,6 @@ class H2WebSocketStream(H2StreamBase):
         if self.session is not None:
             self.session.lost()
 
-    def stream_lost(self) -> None:
-        super().stream_lost()
-        if self.session is not None:
-            self.session.lost()
-
     def shutdown(self) -> None:
         if self.session is not None:
             self.session.shutdown()
@@ -431,6 +426,8 @@ class H2WebSocketStream(H2StreamBase):
         self.conn.stream_done(self)
 
     def deny_start(self, status: Any, headers: Any) -> None:
+        """The denial response (extensions.rst) is an ordinary response on this stream,
+        framed by an :class:`H2Stream` this transport drives (and waits for)."""
         denial = H2Stream(self.conn, self.stream_id, RequestHead())
         denial.send_start(status, headers, False)
         self._denial = denial
@@ -444,7 +441,40 @@ class H2WebSocketStream(H2StreamBase):
         complete = denial.send_body(data, more_body)
         if complete:
             self._ended = True
+            if not denial._pending:
+                self.conn.stream_done(self)
         return complete
+
+    @property
+    def writing_paused(self) -> bool:
+        denial = self._denial
+        return bool(self._pending) or self.conn.writing_paused or (
+            denial is not None and bool(denial._pending))
+
+    async def drain(self) -> None:
+        if self._denial is not None:
+            await self._denial.drain()
+        await super().drain()
+
+    def window_opened(self) -> None:
+        denial = self._denial
+        if denial is None:
+            super().window_opened()
+            return
+        denial.window_opened()
+        if self._ended and not denial._pending:
+            self.conn.stream_done(self)
+
+    def _sent_all(self) -> None:
+        if self._ended:
+            self.conn.stream_done(self)
+
+    def stream_lost(self) -> None:
+        super().stream_lost()
+        if self._denial is not None:
+            self._denial.stream_lost()
+        if self.session is not None:
+            self.session.lost()
 
     def write(self, data: bytes) -> None:
         if not self.closed and not self._ended:
@@ -457,7 +487,8 @@ class H2WebSocketStream(H2StreamBase):
         self._ended = True
         if self.head_sent:
             self._send_data(b"", True)
-        self.conn.stream_done(self)
+        if not self._pending:
+            self.conn.stream_done(self)  # else once the windows let it all out
 
     def abort(self) -> None:
         if not self.closed:
