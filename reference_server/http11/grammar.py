@@ -103,6 +103,19 @@ _VALID_NAMES: set[bytes] = set()
 _VALID_NAMES_MAX: Final = 1024
 
 
+def check_links(links: Any) -> list[bytes]:
+    """The ``links`` of an ``http.response.early_hint`` event (extensions.rst): byte
+    strings that can go on the wire as Link field values. Raises LocalProtocolError."""
+    try:
+        items = list(links)
+    except TypeError as exc:
+        raise LocalProtocolError("early hint links must be an iterable of bytes") from exc
+    for link in items:
+        if type(link) is not bytes or bad_field_value(link):
+            raise LocalProtocolError(f"invalid early hint link {link!r}")
+    return items
+
+
 def check_fields(headers: Iterable[Any] | None, what: str) -> list[tuple[bytes, bytes]]:
     """Validate an ASGI header iterable for the wire: [name, value] pairs of ``bytes``,
     a token name (RFC 9110 §5.1) and a value free of control characters but HTAB (§5.5).

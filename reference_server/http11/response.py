@@ -34,7 +34,7 @@ from http import HTTPStatus
 from typing import Any
 
 from .errors import LocalProtocolError
-from .grammar import bad_field_value, check_fields
+from .grammar import check_fields, check_links
 
 _STATUS_LINES: dict[int, bytes] = {}
 
@@ -330,13 +330,7 @@ class ResponseWriter:
         """``http.response.early_hint`` → a 103 response (RFC 8297), or nothing when the
         client speaks HTTP/1.0 (RFC 9110 §15.2: no 1xx to a 1.0 client) or the final head
         has already gone out."""
-        try:
-            items = list(links)
-        except TypeError as exc:
-            raise LocalProtocolError("early hint links must be an iterable of bytes") from exc
-        for link in items:
-            if type(link) is not bytes or bad_field_value(link):
-                raise LocalProtocolError(f"invalid early hint link {link!r}")
+        items = check_links(links)
         if self.complete:
             raise LocalProtocolError("early hint after the response completed")
         if self.http10 or self.head_sent or not items:

@@ -107,35 +107,30 @@ def ping_ack(opaque: bytes) -> bytes:
     return frame(PING, ACK, 0, opaque)
 
 
-def headers(stream_id: int, block: bytes, end_stream: bool, max_frame: int) -> bytes:
-    """A header block as HEADERS and, when it does not fit ``max_frame``, CONTINUATION
-    frames (§6.2, §6.10)."""
-    flags = END_STREAM if end_stream else 0
-    if len(block) <= max_frame:
-        return frame(HEADERS, flags | END_HEADERS, stream_id, block)
-    parts = [frame(HEADERS, flags, stream_id, block[:max_frame])]
-    pos = max_frame
-    while pos < len(block):
-        piece = block[pos:pos + max_frame]
-        pos += max_frame
-        parts.append(frame(CONTINUATION, END_HEADERS if pos >= len(block) else 0,
-                           stream_id, piece))
+def _field_block(kind: int, flags: int, stream_id: int, payload: bytes,
+                 max_frame: int) -> bytes:
+    """A frame that carries a field block (HEADERS, PUSH_PROMISE) and, when the payload
+    does not fit ``max_frame``, the CONTINUATION frames after it (§6.10); END_HEADERS on
+    the last."""
+    if len(payload) <= max_frame:
+        return frame(kind, flags | END_HEADERS, stream_id, payload)
+    parts = [frame(kind, flags, stream_id, payload[:max_frame])]
+    for pos in range(max_frame, len(payload), max_frame):
+        last = pos + max_frame >= len(payload)
+        parts.append(frame(CONTINUATION, END_HEADERS if last else 0, stream_id,
+                           payload[pos:pos + max_frame]))
     return b"".join(parts)
+
+
+def headers(stream_id: int, block: bytes, end_stream: bool, max_frame: int) -> bytes:
+    """A header block as HEADERS (§6.2), with CONTINUATION frames when it is large."""
+    return _field_block(HEADERS, END_STREAM if end_stream else 0, stream_id, block,
+                        max_frame)
 
 
 def push_promise(stream_id: int, promised: int, block: bytes, max_frame: int) -> bytes:
-    """PUSH_PROMISE (§6.6) with its CONTINUATION frames when the block is large."""
-    payload = _U32.pack(promised) + block
-    if len(payload) <= max_frame:
-        return frame(PUSH_PROMISE, END_HEADERS, stream_id, payload)
-    parts = [frame(PUSH_PROMISE, 0, stream_id, payload[:max_frame])]
-    pos = max_frame
-    while pos < len(payload):
-        piece = payload[pos:pos + max_frame]
-        pos += max_frame
-        parts.append(frame(CONTINUATION, END_HEADERS if pos >= len(payload) else 0,
-                           stream_id, piece))
-    return b"".join(parts)
+    """PUSH_PROMISE (§6.6), with CONTINUATION frames when the block is large."""
+    return _field_block(PUSH_PROMISE, 0, stream_id, _U32.pack(promised) + block, max_frame)
 
 
 def data(stream_id: int, payload: bytes, end_stream: bool, max_frame: int) -> bytes:

@@ -35,7 +35,7 @@ from ..http2.fields import (
     trailer_block,
 )
 from ..http11 import LocalProtocolError
-from ..http11.grammar import bad_field_value, check_fields
+from ..http11.grammar import check_fields, check_links
 
 if TYPE_CHECKING:
     from .h2_connection import H2Connection
@@ -302,13 +302,7 @@ class H2Stream(H2StreamBase):
 
     def send_early_hint(self, links: Any) -> None:
         """RFC 8297 over h2: a 103 HEADERS, before the final head only."""
-        try:
-            items = list(links)
-        except TypeError as exc:
-            raise LocalProtocolError("early hint links must be an iterable of bytes") from exc
-        for link in items:
-            if type(link) is not bytes or bad_field_value(link):
-                raise LocalProtocolError(f"invalid early hint link {link!r}")
+        items = check_links(links)
         if self.complete:
             raise LocalProtocolError("early hint after the response completed")
         if self.head_sent or not items or self.closed:
