@@ -808,7 +808,7 @@ class H2Protocol:
             return len(data)
         size = len(data)
         room = min(stream.send_window, self.send_window)
-        if size > room:
+        if size > room and size:  # an empty DATA (END_STREAM alone) needs no window
             if room <= 0:
                 return 0
             data = data[:room]

@@ -23,7 +23,7 @@ import re
 from typing import Any, Final
 
 from ..http11.errors import LocalProtocolError
-from ..http11.grammar import check_fields
+from ..http11.grammar import TOKEN, check_fields
 
 #: RFC 7541 Appendix A: the static table's names (first index of each) and the fully
 #: indexed ``:status`` values.
@@ -305,6 +305,8 @@ def request_head(block: list[tuple[bytes, bytes]], connect_protocol: bool) -> Re
     method = head.method
     if not method:
         raise Malformed("no :method")
+    if TOKEN.fullmatch(method) is None:
+        raise Malformed(":method is not a token")  # RFC 9110 §9.1: method = token
     if method == b"CONNECT" and head.protocol is None:
         # §8.5: only :method and :authority.
         if head.scheme or head.path or b":path" in seen or b":scheme" in seen:

@@ -148,8 +148,10 @@ def test_same_events_whatever_the_split() -> None:
     [*GET, (":method", "POST")],
     [*GET, ("x-a", " padded")],
     [*GET, ("host", "other.test")],
+    [(":method", "GÉT"), *GET[1:]],
+    [(":method", "GE T"), *GET[1:]],
 ], ids=["uppercase", "connection", "te", "pseudo-after-regular", "no-method", "dup-method",
-        "whitespace", "host-differs"])
+        "whitespace", "host-differs", "method-not-ascii", "method-not-token"])
 def test_malformed_request_is_a_stream_error(fields: list[tuple[str, str]]) -> None:
     """RFC 9113 §8.1.1: RST_STREAM PROTOCOL_ERROR, nothing for the app, the connection
     goes on."""
@@ -369,3 +371,17 @@ def test_modifies_table_on_known_blocks() -> None:
     assert not modifies_table(b"\x1f\x10\x01b"), "never indexed, index 31 (2-byte prefix)"
     assert modifies_table(b"\x3f\xe1\x1f"), "a dynamic table size update"
     assert modifies_table(b"\x00\x05ab"), "a string running past the block"
+
+
+def test_end_stream_alone_needs_no_window() -> None:
+    """An empty DATA frame with END_STREAM goes out even when the client's SETTINGS
+    made the stream's window negative (RFC 9113 §6.9.2)."""
+    peer = Peer()
+    peer.feed(peer.headers(1, GET))
+    peer.sent()
+    assert peer.core.send_data(1, b"x" * 100, False) == 100
+    peer.feed(SettingsFrame(0, settings={f.INITIAL_WINDOW_SIZE: 10}))
+    assert peer.core.window(1) < 0
+    assert peer.core.send_data(1, b"", True) == 0
+    ends = [x for x in peer.sent() if isinstance(x, DataFrame) and "END_STREAM" in x.flags]
+    assert ends and ends[0].data == b""
