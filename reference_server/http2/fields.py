@@ -23,7 +23,7 @@ import re
 from typing import Any, Final
 
 from ..http11.errors import LocalProtocolError
-from ..http11.grammar import TOKEN, check_fields
+from ..http11.grammar import TCHAR, TOKEN, check_fields
 
 #: RFC 7541 Appendix A: the static table's names (first index of each) and the fully
 #: indexed ``:status`` values.
@@ -50,7 +50,7 @@ CONNECTION_SPECIFIC: Final = frozenset(
     (b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"))
 #: §8.2.1: a field name is lowercase, with none of 0x00-0x20, 0x41-0x5a, 0x7f-0xff; a
 #: colon only as a pseudo-header's first character. (And it is a token: RFC 9110 §5.1.)
-_NAME: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_NAME: Final = re.compile(("[" + TCHAR.replace("A-Za-z", "a-z") + "]+").encode("ascii"))
 #: §8.2.1: a value has no NUL, CR or LF, and no leading or trailing SP or HTAB.
 _BAD_VALUE: Final = re.compile(rb"[\x00\r\n]|^[ \t]|[ \t]$")
 _REQUEST_PSEUDO: Final = frozenset((b":method", b":scheme", b":authority", b":path",
