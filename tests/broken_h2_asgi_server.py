@@ -281,6 +281,11 @@ class H2Server:
             await self.send(stream, event)
 
         try:
+            if "shared-scope" in FAULTS:
+                # Let the streams that arrive together all start before any app reads its
+                # scope: whether the sharing shows must not depend on how the client's
+                # frames were split into reads.
+                await asyncio.sleep(0.2)
             if "serial" in FAULTS:
                 async with self.lock:
                     await self.app(stream.scope, receive, send)
