@@ -494,7 +494,8 @@ class H11Connection(FlowControl):
         head.method = request.method
         head.te_trailers = request.te_trailers
         stream = conn.start(b"", (settings, head))
-        assert stream is not None
+        if stream is None:
+            return True  # invalid HTTP2-Settings: GOAWAY went out, the connection closes
         scope = build_scope(
             "http", state, self.facts, "2",
             _METHODS.get(request.method) or request.method.decode("ascii"), path,

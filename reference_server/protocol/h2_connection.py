@@ -25,6 +25,7 @@ from ..http2.connection import (
     ConnectionTerminated,
     DataReceived,
     GoAwayReceived,
+    H2ConnectionError,
     H2Protocol,
     RequestReceived,
     StreamEnded,
@@ -91,7 +92,15 @@ class H2Connection(FlowControl):
         stream = None
         if upgrade is not None:
             settings, head = upgrade
-            self.core.upgrade(settings)
+            try:
+                self.core.upgrade(settings)
+            except H2ConnectionError as exc:
+                # HTTP2-Settings with a value SETTINGS may not carry: the connection
+                # error it would be in a SETTINGS frame (RFC 9113 §6.5.2).
+                self.core.terminate(exc.code, exc.reason)
+                self.flush()
+                self.close()
+                return None
             stream = H2Stream(self, 1, head)
             self.streams[1] = stream
         else:

@@ -124,3 +124,44 @@ def test_random_conversations_never_break_the_server(seed: int) -> None:
     assert not failures, [str(c.get("exception") or c.get("message"))[:200]
                           for c in failures[:3]]
     assert not logged.records, [r.getMessage()[:200] for r in logged.records[:3]]
+
+
+def test_invalid_http2_settings_in_an_upgrade_end_the_connection_cleanly() -> None:
+    """``Upgrade: h2c`` whose HTTP2-Settings carries a value SETTINGS may not (an initial
+    window above 2^31-1): the 101, then GOAWAY FLOW_CONTROL_ERROR and the close, no
+    traceback (RFC 9113 §6.5.2; RFC 7540 §3.2.1)."""
+    import base64
+
+    written: list[bytes] = []
+
+    class Transport(FakeTransport):
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+    settings = base64.urlsafe_b64encode(
+        f.settings({f.INITIAL_WINDOW_SIZE: 2**31})[9:]).rstrip(b"=")
+
+    async def upgrade() -> bool:
+        state = ServerState(Config(app="bench.apps:app", access_log=False, h2c_upgrade=True),
+                            app, "3.0")
+        transport = Transport()
+        connection = H11Connection(state)
+        transport.protocol = connection
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
+                                 b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "
+                                 + settings + b"\r\n\r\n")
+        await asyncio.sleep(0)
+        return transport.closed
+
+    assert asyncio.run(upgrade()), "the connection stayed open"
+    out = b"".join(written)
+    assert out.startswith(b"HTTP/1.1 101 ")
+    goaway = out[out.index(b"\r\n\r\n") + 4:]
+    frames = []
+    while goaway:
+        length = int.from_bytes(goaway[:3], "big")
+        frames.append((goaway[3], goaway[9:9 + length]))
+        goaway = goaway[9 + length:]
+    codes = [int.from_bytes(p[4:8], "big") for kind, p in frames if kind == f.GOAWAY]
+    assert codes == [f.FLOW_CONTROL_ERROR], frames
