@@ -47,7 +47,7 @@ from .flow import FlowControl
 from .h2_connection import H2Connection
 from .h11_websocket import H11WebSocketTransport
 from .http_cycle import RequestCycle
-from .scope import ConnectionFacts, build_scope, decode_path
+from .scope import METHODS, ConnectionFacts, build_scope, decode_path
 from .ws_session import WebSocketSession
 
 if TYPE_CHECKING:
@@ -55,9 +55,6 @@ if TYPE_CHECKING:
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SWITCH_H2C = b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
-#: Method tokens as the str the scope carries, for the common ones.
-_METHODS = {m.encode("ascii"): m for m in
-            ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")}
 #: Most request-body bytes discarded after a response so the connection can be reused;
 #: beyond this closing is cheaper than reading.
 _MAX_DISCARD = 1024 * 1024
@@ -291,7 +288,7 @@ class H11Connection(FlowControl):
         assert facts is not None
         scope = build_scope(
             "http", state, facts, "1.1" if request.http_version == b"1.1" else "1.0",
-            _METHODS.get(request.method) or request.method.decode("ascii"), path,
+            METHODS.get(request.method) or request.method.decode("ascii"), path,
             raw_path, request.query_string, request.headers, request.notable)
         self.request = request
         self.writer.reset(request.method, request.http_version,
@@ -498,7 +495,7 @@ class H11Connection(FlowControl):
             return True  # invalid HTTP2-Settings: GOAWAY went out, the connection closes
         scope = build_scope(
             "http", state, self.facts, "2",
-            _METHODS.get(request.method) or request.method.decode("ascii"), path,
+            METHODS.get(request.method) or request.method.decode("ascii"), path,
             request.raw_path, request.query_string, request.headers, request.notable)
         cycle = stream.cycle = RequestCycle(state, stream, scope)
         cycle.body_done = True

@@ -39,14 +39,11 @@ from ..websocket.handshake import parse_h2_offer
 from .flow import FlowControl
 from .h2_stream import H2Stream, H2StreamBase, H2WebSocketStream
 from .http_cycle import RequestCycle
-from .scope import ConnectionFacts, build_scope, decode_path
+from .scope import METHODS, ConnectionFacts, build_scope, decode_path
 from .ws_session import WebSocketSession
 
 if TYPE_CHECKING:
     from ..state import ServerState
-
-_METHODS = {m.encode("ascii"): m for m in
-            ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")}
 
 
 class H2Connection(FlowControl):
@@ -323,7 +320,7 @@ class H2Connection(FlowControl):
             stream.send_body(b"path is not UTF-8\n", False)
             return
         scope = build_scope("http", state, self.facts, "2",
-                            _METHODS.get(head.method) or head.method.decode("ascii"), path,
+                            METHODS.get(head.method) or head.method.decode("ascii"), path,
                             raw_path, query, head.fields, head.fields)
         if self.core.peer_push:
             scope["extensions"]["http.response.push"] = {}

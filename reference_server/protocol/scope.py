@@ -27,6 +27,10 @@ SPEC_VERSION = "2.5"
 #: X-Forwarded-Proto values we understand, as the scheme of the underlying HTTP request
 #: (a WebSocket scope turns http/https into ws/wss).
 _FORWARDED_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+#: Method tokens as the str the scope carries, for the common ones (both transports look
+#: the request's method up here, and decode the others).
+METHODS = {m.encode("ascii"): m for m in
+           ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")}
 #: extensions.rst, Zero Copy Send needs the kernel's sendfile (or pread) on a real file.
 HAS_SENDFILE = hasattr(os, "sendfile")
 
