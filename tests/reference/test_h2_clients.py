@@ -26,10 +26,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,18 +37,12 @@ import httpx
 import pytest
 
 from conformance.testcert import TEST_CERT, TEST_KEY
+from tests.reference.server_process import ServerProcess
 
-REPO = Path(__file__).resolve().parents[2]
 APP = "tests.reference.h2_app:app"
 #: Bound of every client run (seconds); Chromium gets more for its start-up.
 CLIENT_TIMEOUT = 30
 BROWSER_TIMEOUT = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require(tool: str, package: str) -> str:
@@ -62,49 +54,16 @@ def require(tool: str, package: str) -> str:
     return path
 
 
-class Server:
-    """``python -m reference_server`` serving the h2 app on a free port, stopped by PID."""
+class Server(ServerProcess):
+    """The reference server serving the h2 app (plaintext, or TLS with ``tls``)."""
 
     def __init__(self, tmp: Path, *options: str, tls: bool = False) -> None:
-        self.port = free_port()
         self.tls = tls
-        self.stderr_path = tmp / f"server-{self.port}.err"
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        with open(self.stderr_path, "w") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "reference_server", APP, "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-access-log",
-                 "--timeout-graceful-shutdown", "3", *options],
-                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited: {self.stderr()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("server did not listen within 15 s")
+        super().__init__(tmp, APP, *options)
 
     @property
     def origin(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")

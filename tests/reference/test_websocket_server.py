@@ -16,7 +16,6 @@ import socket
 import ssl
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -27,50 +26,23 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.reference.server_process import ServerProcess
+
 APP = "tests.reference.ws_app:app"
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``python -m reference_server`` on a free port, stopped by PID at the end."""
+class Server(ServerProcess):
+    """The reference server serving the WebSocket test app."""
 
     def __init__(self, tmp: Path, *options: str) -> None:
-        self.port = free_port()
-        self.stderr_path = tmp / f"server-{self.port}.err"
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        with open(self.stderr_path, "w") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "reference_server", APP, "--port", str(self.port),
-                 "--no-access-log", "--timeout-graceful-shutdown", "3", *options],
-                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited: {self.stderr_path.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("server did not listen within 15 s")
+        super().__init__(tmp, APP, *options)
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
 
     def seen(self, key: str) -> object:
         """What the app recorded under ``key`` (JSON over a plain HTTP GET)."""
@@ -79,16 +51,6 @@ class Server:
                          .encode())
             data = read_until_eof(sock)
         return json.loads(data.partition(b"\r\n\r\n")[2])
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")
