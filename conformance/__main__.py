@@ -1,7 +1,9 @@
 """``python -m conformance``: the suite's command line (the cases themselves run under pytest).
 
-``compare``  run the suite against several servers and write one comparison report
-             (see :mod:`conformance.compare`).
+``compare``       run the suite against several servers and write one comparison report
+                  (see :mod:`conformance.compare`).
+``differential``  send the same mutated requests to several servers and report where
+                  their interpretations differ (see :mod:`conformance.differential`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-USAGE = """usage: python -m conformance compare [options]
+USAGE = """usage: python -m conformance {compare,differential} [options]
 
 commands:
-  compare   run the suite against several servers and write reports/comparison.html
-            and reports/summary.md (python -m conformance compare --help)
+  compare        run the suite against several servers and write
+                 reports/comparison.html and reports/summary.md
+                 (python -m conformance compare --help)
+  differential   send the same mutated HTTP/1.1 requests and WebSocket frames to
+                 several servers serving the probe app, cluster where their
+                 interpretations differ, and write reports/differential.{json,md,html}
+                 (python -m conformance differential --help)
 
 A single server is judged with pytest itself: pytest --server=NAME (see README)."""
 
@@ -27,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from conformance.compare import main as compare
 
         return compare(args[1:])
+    if args[0] == "differential":
+        from conformance.differential.cli import main as differential
+
+        return differential(args[1:])
     print(f"{USAGE}\n\nunknown command {args[0]!r}", file=sys.stderr)
     return 2
 

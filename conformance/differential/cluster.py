@@ -1,0 +1,207 @@
+"""Signatures of disagreement, clusters of cases that share one, and their ranking.
+
+For one case, the servers are partitioned by their interpretation
+(:meth:`~conformance.differential.run.Interpretation.coarse`, then ``fine``). The
+*behaviour* of the case is the class of the disagreement plus that partition:
+
+``desync``     servers accepted the bytes but the app saw a different number of
+               requests or different bodies: they disagree on where messages end, the
+               request smuggling class (RFC 9112 §11.2). Ranked first.
+``crash``      a server process died on the bytes.
+``divergent``  servers accepted the same messages but the app saw different methods,
+               targets, versions or fields.
+``split``      some servers refused what others accepted; ranked by how close the
+               mutation is to message framing, where leniency turns into desync.
+``minor``      every server refused (or all accepted alike) but the wire differs: 400
+               vs 413 vs 431, a close without a response vs a 400, an extra response.
+
+A cluster is one behaviour for one set of mutation families: its id is a hash of both,
+so the same disagreement found again (another seed, another day) has the same id, and
+a baseline of ids can gate CI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.differential.generate import Case
+from conformance.differential.rfc import Ruling, rulings, strict_outcome
+from conformance.differential.run import Interpretation
+
+CLASS_ORDER = ("desync", "crash", "divergent", "split", "minor")
+FRAMING_FAMILIES = frozenset({"framing", "te", "cl", "chunk", "eol", "fold", "trailer",
+                              "split", "conn"})
+"""Families whose mutations touch where a message ends: a split there is one lenient
+server away from a desync, so it ranks above other splits."""
+
+Partition = tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The class of a disagreement and which servers stood together."""
+
+    kind: str
+    groups: Partition
+    """Servers grouped by interpretation, each group sorted, groups sorted."""
+    labels: tuple[str, ...]
+    """One label per group: its outcome, or its wire summary for ``minor``."""
+
+
+def _partition(views: Mapping[str, Interpretation], key: str,
+               ) -> tuple[Partition, tuple[str, ...]]:
+    groups: dict[Any, list[str]] = {}
+    for name, view in views.items():
+        groups.setdefault(getattr(view, key)(), []).append(name)
+    ordered = sorted(tuple(sorted(names)) for names in groups.values())
+    labels = []
+    for names in ordered:
+        view = views[names[0]]
+        labels.append(view.summary() if key == "fine" else view.outcome)
+    return tuple(ordered), tuple(labels)
+
+
+def behaviour(views: Mapping[str, Interpretation]) -> Behaviour | None:
+    """The disagreement in one case's interpretations, or None when all agree."""
+    coarse, labels = _partition(views, "coarse")
+    if len(coarse) > 1:
+        accepted = [views[g[0]] for g in coarse if views[g[0]].outcome == "accepted"]
+        if any(views[g[0]].crashed for g in coarse):
+            kind = "crash"
+        elif len(accepted) > 1 and not _refused_later(accepted):
+            shapes = {tuple(r.body for r in v.app) for v in accepted}
+            kind = "desync" if len(shapes) > 1 else "divergent"
+        else:
+            kind = "split"
+        return Behaviour(kind, coarse, labels)
+    fine, labels = _partition(views, "fine")
+    if len(fine) > 1:
+        return Behaviour("minor", fine, labels)
+    return None
+
+
+def _refused_later(accepted: Sequence[Interpretation]) -> bool:
+    """Whether the accepted readings agree up to where some servers refused: each
+    server's requests are the start of the longest reading, and a server that saw fewer
+    answered an error or closed. Then the servers split on a later request (one refused
+    what another served), which is a ``split``, not two readings of the same bytes."""
+    longest = max(accepted, key=lambda v: len(v.app)).app
+    shorter = [v for v in accepted if len(v.app) < len(longest)]
+    if not shorter:
+        return False
+    return all(v.app == longest[:len(v.app)] and v.refused for v in shorter) and all(
+        v.app == longest for v in accepted if len(v.app) == len(longest))
+
+
+def cluster_id(kind: str, families: Sequence[str], groups: Partition) -> str:
+    text = json.dumps([kind, list(families), [list(g) for g in groups]])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Cluster:
+    id: str
+    kind: str
+    families: tuple[str, ...]
+    groups: Partition
+    labels: tuple[str, ...]
+    example: Case
+    views: dict[str, Interpretation]
+    cases: list[int] = field(default_factory=list)
+    mutations: set[str] = field(default_factory=set)
+    reproducer: bytes | None = None
+    """The shrunk bytes (probe id placeholder in place), when shrinking kept the
+    behaviour; the example's bytes otherwise."""
+    reproducer_views: dict[str, Interpretation] | None = None
+    shrink_runs: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.cases)
+
+    @property
+    def rulings(self) -> list[Ruling]:
+        return rulings(self.example.mutations)
+
+    @property
+    def strict(self) -> str | None:
+        """What a strict server does with the example (``reject``/``accept``/None)."""
+        return strict_outcome(self.example.mutations)
+
+    def strict_servers(self) -> dict[str, bool | None]:
+        """Per server: did it do what the strict reading says (None: undecided)."""
+        strict = self.strict
+        views = self.reproducer_views or self.views
+        if strict is None:
+            return {name: None for name in views}
+        want = "accepted" if strict == "accept" else "rejected"
+        return {name: view.outcome == want for name, view in views.items()}
+
+    @property
+    def interest(self) -> tuple[int, int, int, str]:
+        """Sort key, most interesting first: class, framing-related, count, id."""
+        framing = 0 if FRAMING_FAMILIES & set(self.families) else 1
+        return (CLASS_ORDER.index(self.kind), framing, -self.count, self.id)
+
+    def behaviour(self) -> Behaviour:
+        return Behaviour(self.kind, self.groups, self.labels)
+
+    def to_json(self) -> dict[str, Any]:
+        views = self.reproducer_views or self.views
+        return {
+            "id": self.id, "class": self.kind, "families": list(self.families),
+            "mutations": sorted(self.mutations), "count": self.count,
+            "cases": self.cases[:50],
+            "groups": [{"servers": list(g), "interpretation": label}
+                       for g, label in zip(self.groups, self.labels, strict=True)],
+            "example": {"index": self.example.index, "seed": self.example.seed,
+                        "mutations": list(self.example.mutations),
+                        "bytes": self.example.data.decode("latin-1"),
+                        "splits": list(self.example.splits)},
+            "reproducer": (self.reproducer or self.example.data).decode("latin-1"),
+            "shrunk": self.reproducer is not None,
+            "shrink_runs": self.shrink_runs,
+            "views": {name: view.to_json() for name, view in views.items()},
+            "rfc": [r.to_json() for r in self.rulings],
+            "strict": self.strict,
+            "strict_servers": self.strict_servers(),
+        }
+
+
+class Clusters:
+    """Cases folded into clusters as they come."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Cluster] = {}
+        self.agreed = 0
+
+    def add(self, case: Case, views: dict[str, Interpretation]) -> Cluster | None:
+        found = behaviour(views)
+        if found is None:
+            self.agreed += 1
+            return None
+        ident = cluster_id(found.kind, case.families, found.groups)
+        cluster = self.by_id.get(ident) or self._covering(found, case.families)
+        if cluster is None:
+            cluster = Cluster(ident, found.kind, case.families, found.groups, found.labels,
+                              case, views)
+            self.by_id[ident] = cluster
+        cluster.cases.append(case.index)
+        cluster.mutations.update(case.mutations)
+        return cluster
+
+    def _covering(self, found: Behaviour, families: Sequence[str]) -> Cluster | None:
+        """A cluster with the same behaviour whose families are a part of ``families``:
+        a case with two mutations that behaves like one of them alone belongs there
+        (the other mutation is a bystander), the largest such cluster first."""
+        matches = [c for c in self.by_id.values()
+                   if c.behaviour() == found and set(c.families) < set(families)]
+        return max(matches, key=lambda c: (c.count, c.id), default=None)
+
+    def ranked(self) -> list[Cluster]:
+        return sorted(self.by_id.values(), key=lambda c: c.interest)
+
