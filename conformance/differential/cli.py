@@ -252,6 +252,11 @@ def _shrink_all(ranked: Sequence[Cluster], runner: Runner, deadline: float, max_
             progress.note(f"shrunk {index + 1} of {len(ranked)} clusters")
 
 
+def new_clusters(clusters: Sequence[Cluster], known: set[str]) -> list[Cluster]:
+    """The clusters a baseline does not list: what makes a gated run fail."""
+    return [c for c in clusters if c.id not in known]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress(sys.stderr)
     try:
@@ -281,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{kind}: {path}")
     if known is None:
         return 0
-    new = [c for c in result.clusters if c.id not in known]
+    new = new_clusters(result.clusters, known)
     for cluster in new:
         print(f"new cluster not in the baseline: {cluster.kind} {cluster.id}", file=sys.stderr)
     return 1 if new else 0

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.differential.generate import Case
+from conformance.differential import ws
+from conformance.differential.generate import PLACEHOLDER, Case
 from conformance.differential.rfc import Ruling, rulings, strict_outcome
 from conformance.differential.run import Interpretation
 
@@ -138,8 +139,13 @@ class Cluster:
         views = self.reproducer_views or self.views
         if strict is None:
             return {name: None for name in views}
-        want = "accepted" if strict == "accept" else "rejected"
-        return {name: view.outcome == want for name, view in views.items()}
+        # A message after a pipelined one that was served is refused by an error
+        # answer, though the app saw the first: judge the refusal, not the outcome.
+        if strict == "accept":
+            return {name: view.outcome == "accepted" and not view.errored
+                    for name, view in views.items()}
+        return {name: view.outcome == "rejected" or view.errored
+                for name, view in views.items()}
 
     @property
     def interest(self) -> tuple[int, int, int, str]:
@@ -149,6 +155,13 @@ class Cluster:
 
     def behaviour(self) -> Behaviour:
         return Behaviour(self.kind, self.groups, self.labels)
+
+    def reproducer_bytes(self) -> bytes:
+        """The bytes to send, probe id placeholder in place: the shrunk ones when
+        shrinking kept the behaviour, else the example's; for WebSocket, the opening
+        handshake then the frames."""
+        data = self.reproducer or self.example.data
+        return ws.handshake(PLACEHOLDER) + data if self.example.protocol == "ws" else data
 
     def to_json(self) -> dict[str, Any]:
         views = self.reproducer_views or self.views
@@ -162,7 +175,8 @@ class Cluster:
                         "mutations": list(self.example.mutations),
                         "bytes": self.example.data.decode("latin-1"),
                         "splits": list(self.example.splits)},
-            "reproducer": (self.reproducer or self.example.data).decode("latin-1"),
+            "protocol": self.example.protocol,
+            "reproducer": self.reproducer_bytes().decode("latin-1"),
             "shrunk": self.reproducer is not None,
             "shrink_runs": self.shrink_runs,
             "views": {name: view.to_json() for name, view in views.items()},

@@ -141,6 +141,9 @@ def render_markdown(result: Result) -> str:
 def _app_text(view: dict[str, Any]) -> str:
     parts = []
     for req in view["app"]:
+        if "kind" in req:  # a WebSocket message
+            parts.append(f"{req['kind']} {req['body'][:60]!r}")
+            continue
         body = "incomplete" if req["body"] is None else repr(req["body"])
         parts.append(f"{req['method']} {req['raw_target']} HTTP/{req['http_version']} "
                      f"({len(req['headers'])} fields, body {body})")

@@ -109,6 +109,12 @@ class Interpretation:
         return "accepted"
 
     @property
+    def errored(self) -> bool:
+        """An error status on the wire, or a close without any response."""
+        return any(isinstance(s, int) and s >= 400 for s in self.statuses) or (
+            not self.statuses and self.closed != "open")
+
+    @property
     def refused(self) -> bool:
         """The server answered an error status or closed the connection."""
         return self.closed != "open" or any(
@@ -293,6 +299,8 @@ def normalise_call(records: Sequence[Record]) -> AppRequest | None:
     if call is None:
         return None
     scope = call.data.get("scope") or {}
+    if not isinstance(scope, dict) or scope.get("type") != "http":
+        return None  # a lifespan or WebSocket call without an id is not this request
     headers = [(_text(k).lower(), _text(v)) for k, v in scope.get("headers") or []
                if _text(k).lower() not in _NOISE_HEADERS]
     headers.sort(key=lambda pair: pair[0])  # stable: same-named lines keep their order

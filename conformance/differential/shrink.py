@@ -22,7 +22,7 @@ from conformance.differential.generate import PLACEHOLDER, Case
 from conformance.differential.run import Interpretation
 
 RunCase = Callable[[Case], dict[str, Interpretation]]
-MAX_RUNS = 40
+MAX_RUNS = 25
 
 
 def _protected(data: bytes) -> range:
