@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def _record(kind: str, call: str = "1:1", **data) -> Record:
     return Record("p", call, 0, 1, 0.0, kind, data)
 
 
-def _scope(**extra) -> dict:
+def _scope(**extra: Any) -> dict[str, Any]:
     return {"type": "http", "method": "POST", "path": "/a", "raw_path": b"/a",
             "query_string": b"x=1", "http_version": "1.1",
             "headers": [(b"x-probe-id", b"p"), (b"user-agent", b"u"), (b"host", b"h"),
