@@ -203,9 +203,11 @@ def _chunked_request(reqs: list[Request]) -> Request | None:
 
 
 def _line_mutation(name: str, edit: Callable[[bytes], bytes]) -> None:
-    """A mutation of the request line of the first request."""
+    """A mutation of the request line of one request (of a pipelined pair, either: a
+    bad request after a good one must be refused as well)."""
     def apply(reqs: list[Request], rng: random.Random) -> bool:
-        reqs[0].line = edit(reqs[0].line)
+        req = rng.choice(reqs)
+        req.line = edit(req.line)
         return True
     MUTATIONS[name] = apply
 
@@ -219,9 +221,9 @@ def _replace_part(index: int, value: bytes) -> Callable[[bytes], bytes]:
 
 
 def _header_mutation(name: str, *lines: bytes) -> None:
-    """A mutation that adds header lines to the first request (after its Host)."""
+    """A mutation that adds header lines to one request (after its Host)."""
     def apply(reqs: list[Request], rng: random.Random) -> bool:
-        reqs[0].headers[1:1] = list(lines)
+        rng.choice(reqs).headers[1:1] = list(lines)
         return True
     MUTATIONS[name] = apply
 
@@ -269,7 +271,7 @@ def _leading_crlf(reqs: list[Request], rng: random.Random) -> bool:
 # Whitespace in field lines (RFC 9112 §5.1, RFC 9110 §5.5) and the request line (§3).
 def _edit_header(name: str, edit: Callable[[bytes, bytes, random.Random], bytes]) -> None:
     def apply(reqs: list[Request], rng: random.Random) -> bool:
-        req = reqs[0]
+        req = rng.choice(reqs)
         i = rng.choice(req.editable())
         key, _, value = req.headers[i].partition(b":")
         req.headers[i] = edit(key, value.strip(), rng)
@@ -382,6 +384,7 @@ _te_value("te/chunked-then-identity", b"Transfer-Encoding: chunked, identity")
 _te_value("te/gzip-chunked", b"Transfer-Encoding: gzip, chunked")
 _te_value("te/chunked-gzip", b"Transfer-Encoding: chunked, gzip")
 _te_value("te/leading-space", b"Transfer-Encoding:  chunked")
+_te_value("te/tab-ows", b"Transfer-Encoding:\tchunked\t")
 _te_value("te/capitalised", b"Transfer-Encoding: Chunked")
 _te_value("te/xchunked", b"Transfer-Encoding: xchunked")
 _te_value("te/chunked-vtab", b"Transfer-Encoding: chunked\x0b")
@@ -635,6 +638,14 @@ _line_mutation("method/connect", _replace_part(0, b"CONNECT"))
 _header_mutation("expect/100-continue", b"Expect: 100-continue")
 _header_mutation("expect/unknown", b"Expect: something-else")
 _header_mutation("expect/100-continue-upper", b"Expect: 100-Continue")
+
+
+@mutation("expect/100-continue-http10")
+def _expect_http10(reqs: list[Request], rng: random.Random) -> bool:
+    req = reqs[-1]
+    req.line = req.line.replace(b"HTTP/1.1", b"HTTP/1.0")
+    req.headers.append(b"Expect: 100-continue")
+    return True
 
 # Upgrade (RFC 9110 §7.8).
 _header_mutation("upgrade/unknown", b"Connection: Upgrade", b"Upgrade: frob/1")

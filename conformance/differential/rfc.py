@@ -68,6 +68,7 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "te/http10-chunked": ("RFC9112-6.1-6", REJECT),
     "te/name-space-colon": ("RFC9112-5.1-1", REJECT),
     "te/leading-space": ("RFC9112-5.1-2", ACCEPT),
+    "te/tab-ows": ("RFC9112-5.1-2", ACCEPT),
     "te/comma-empty": (("RFC 9110 §5.6.1", "a recipient MUST parse and ignore a "
                         "reasonable number of empty list elements"), ACCEPT),
     "te": ("RFC9112-6.3-3", REJECT),
@@ -127,6 +128,7 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "method/connect": ("RFC9112-3.2.3-1", REJECT),
     "method": ("RFC9112-3-3", REJECT),
     "expect/unknown": ("RFC9110-10.1.1-5", ACCEPT),
+    "expect/100-continue-http10": ("RFC9110-10.1.1-2", ACCEPT),
     "expect": ("RFC9110-10.1.1-1", ACCEPT),
     "upgrade": (("RFC 9110 §7.8", "A server MAY ignore a received Upgrade header field"),
                 ACCEPT),
