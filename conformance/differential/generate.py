@@ -229,24 +229,23 @@ def _header_mutation(name: str, *lines: bytes) -> None:
 
 
 # Line endings (RFC 9112 §2.2).
-@mutation("eol/bare-lf-one")
-def _bare_lf_one(reqs: list[Request], rng: random.Random) -> bool:
-    req = reqs[0]
-    req.eols[rng.randrange(-1, len(req.headers))] = b"\n"
-    return True
+def _one_eol(name: str, eol: bytes) -> None:
+    """A mutation of the ending of one line of the first request's head."""
+    def apply(reqs: list[Request], rng: random.Random) -> bool:
+        req = reqs[0]
+        req.eols[rng.randrange(-1, len(req.headers))] = eol
+        return True
+    MUTATIONS[name] = apply
+
+
+_one_eol("eol/bare-lf-one", b"\n")
+_one_eol("eol/bare-cr", b"\r")
 
 
 @mutation("eol/bare-lf-all")
 def _bare_lf_all(reqs: list[Request], rng: random.Random) -> bool:
     for req in reqs:
         req.eols.update({i: b"\n" for i in range(-1, len(req.headers) + 1)})
-    return True
-
-
-@mutation("eol/bare-cr")
-def _bare_cr(reqs: list[Request], rng: random.Random) -> bool:
-    req = reqs[0]
-    req.eols[rng.randrange(-1, len(req.headers))] = b"\r"
     return True
 
 
@@ -482,22 +481,33 @@ _chunk_size("chunk/bare-lf-size", lambda s: s, eol=b"\n")
 _chunk_size("chunk/bare-cr-size", lambda s: s, eol=b"\r")
 
 
-@mutation("chunk/bare-lf-data")
-def _chunk_lf_data(reqs: list[Request], rng: random.Random) -> bool:
-    req = _chunked_request(reqs)
-    if req is None or not req.chunks:
-        return False
-    req.chunk_eols[2 * rng.randrange(len(req.chunks)) + 1] = b"\n"
-    return True
+def _data_end(name: str, eol: bytes) -> None:
+    """A mutation of the line ending after one chunk's data."""
+    def apply(reqs: list[Request], rng: random.Random) -> bool:
+        req = _chunked_request(reqs)
+        if req is None or not req.chunks:
+            return False
+        req.chunk_eols[2 * rng.randrange(len(req.chunks)) + 1] = eol
+        return True
+    MUTATIONS[name] = apply
 
 
-@mutation("chunk/missing-data-crlf")
-def _chunk_no_crlf(reqs: list[Request], rng: random.Random) -> bool:
-    req = _chunked_request(reqs)
-    if req is None or not req.chunks:
-        return False
-    req.chunk_eols[2 * rng.randrange(len(req.chunks)) + 1] = b""
-    return True
+_data_end("chunk/bare-lf-data", b"\n")
+_data_end("chunk/missing-data-crlf", b"")
+
+
+def _last_chunk(name: str, line: bytes) -> None:
+    def apply(reqs: list[Request], rng: random.Random) -> bool:
+        req = _chunked_request(reqs)
+        if req is None:
+            return False
+        req.last_chunk = line
+        return True
+    MUTATIONS[name] = apply
+
+
+_last_chunk("chunk/last-chunk-ext", b"0;final=yes")
+_last_chunk("chunk/last-chunk-zeros", b"0000")
 
 
 @mutation("chunk/data-longer")
@@ -507,24 +517,6 @@ def _chunk_longer(reqs: list[Request], rng: random.Random) -> bool:
         return False
     size, data = req.chunks[0]
     req.chunks[0] = (size, data + b"XY")
-    return True
-
-
-@mutation("chunk/last-chunk-ext")
-def _last_ext(reqs: list[Request], rng: random.Random) -> bool:
-    req = _chunked_request(reqs)
-    if req is None:
-        return False
-    req.last_chunk = b"0;final=yes"
-    return True
-
-
-@mutation("chunk/last-chunk-zeros")
-def _last_zeros(reqs: list[Request], rng: random.Random) -> bool:
-    req = _chunked_request(reqs)
-    if req is None:
-        return False
-    req.last_chunk = b"0000"
     return True
 
 

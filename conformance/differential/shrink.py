@@ -93,29 +93,24 @@ def shrink(cluster: Cluster, run: RunCase, max_runs: int = MAX_RUNS) -> None:
         found = holds(unsplit)
         if found is not None:
             case, views = unsplit, found
-    progress = True
-    while progress and runs < max_runs:
-        progress = False
-        for candidate in line_candidates(case.data):
+    def first_holding(candidates: Iterator[bytes]) -> bool:
+        """Take the first candidate that keeps the behaviour; False if none does."""
+        nonlocal case, views
+        for candidate in candidates:
             if runs >= max_runs:
-                break
+                return False
             trial = replace(case, data=candidate)
             found = holds(trial)
             if found is not None:
-                case, views, progress = trial, found, True
-                break
+                case, views = trial, found
+                return True
+        return False
+
+    while runs < max_runs and first_holding(line_candidates(case.data)):
+        pass
     parts = 2
     while runs < max_runs and parts <= len(case.data):
-        shrunk = False
-        for candidate in range_candidates(case.data, parts):
-            if runs >= max_runs:
-                break
-            trial = replace(case, data=candidate)
-            found = holds(trial)
-            if found is not None:
-                case, views, shrunk = trial, found, True
-                break
-        if not shrunk:
+        if not first_holding(range_candidates(case.data, parts)):
             parts *= 2
     cluster.reproducer = case.data
     cluster.reproducer_views = views
