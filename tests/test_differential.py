@@ -55,9 +55,15 @@ def test_every_mutation_is_generated_and_keeps_the_probe_id_line():
         seen.update(case.mutations)
         # The probe id header survives every mutation, name and value intact.
         assert PROBE_LINE in case.data, case
-    assert seen == set(all_mutation_names())
+    assert seen == set(all_mutation_names()) | {f"seed/{name}" for name in SEEDS}
     ws_seen = {m for case in ws.generate(0, 600) for m in case.mutations}
-    assert ws_seen == {f"ws-{name}" for name in ws.MUTATIONS}
+    assert ws_seen == {f"ws-{name}" for name in ws.MUTATIONS} | {
+        f"ws-seed/{name}" for name in ws.SEEDS}
+
+
+def test_the_seeds_come_first_unmutated():
+    first = list(generate(9, len(SEEDS)))
+    assert [c.mutations for c in first] == [(f"seed/{name}",) for name in sorted(SEEDS)]
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
@@ -195,6 +201,20 @@ def test_clusters_group_by_behaviour_and_families_with_stable_ids():
     cl = by_families[("cl",)]
     assert cl.cases == [0, 1, 2]
     assert cl.id == cluster_id("split", ["cl"], (("a",), ("b",)))
+
+
+def test_a_disagreement_the_seed_already_has_is_the_seeds():
+    merged = Interpretation((_req(headers=[("x-sum", "42")]),), (200,))
+    clusters = Clusters()
+    seed = Case(0, "trailers", ("seed/trailers",), b"plain")
+    clusters.add(seed, {"a": OK, "b": merged})
+    clusters.add(Case(1, "trailers", ("chunk/ext",), b"x"), {"a": OK, "b": merged})
+    # Another disagreement on the same seed is the mutation's own.
+    clusters.add(Case(2, "trailers", ("cl/plus",), b"y"), {"a": OK, "b": REFUSED})
+    # The same disagreement on another seed is not this seed's.
+    clusters.add(Case(3, "get", ("target/space",), b"z"), {"a": OK, "b": merged})
+    by_families = {c.families: c.cases for c in clusters.by_id.values()}
+    assert by_families == {("seed",): [0, 1], ("cl",): [2], ("target",): [3]}
 
 
 def test_ranking_puts_desync_first_and_framing_splits_before_others():

@@ -192,16 +192,26 @@ class Clusters:
     def __init__(self) -> None:
         self.by_id: dict[str, Cluster] = {}
         self.agreed = 0
+        self.seeds: dict[str, Behaviour | None] = {}
+        """How the servers disagreed on each seed unmutated (``seed/NAME`` cases)."""
 
     def add(self, case: Case, views: dict[str, Interpretation]) -> Cluster | None:
         found = behaviour(views)
+        if case.families in (("seed",), ("ws-seed",)):
+            self.seeds[case.seed] = found
         if found is None:
             self.agreed += 1
             return None
-        ident = cluster_id(found.kind, case.families, found.groups)
-        cluster = self.by_id.get(ident) or self._covering(found, case.families)
+        families = case.families
+        if found == self.seeds.get(case.seed):
+            # The servers disagree here exactly as on the unmutated seed: the seed's
+            # disagreement, not the mutation's (e.g. a trailer merged into the headers,
+            # whatever else the case changed).
+            families = ("ws-seed",) if case.protocol == "ws" else ("seed",)
+        ident = cluster_id(found.kind, families, found.groups)
+        cluster = self.by_id.get(ident) or self._covering(found, families)
         if cluster is None:
-            cluster = Cluster(ident, found.kind, case.families, found.groups, found.labels,
+            cluster = Cluster(ident, found.kind, families, found.groups, found.labels,
                               case, views)
             self.by_id[ident] = cluster
         cluster.cases.append(case.index)

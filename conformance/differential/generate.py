@@ -705,13 +705,23 @@ def generate(seed: int, count: int | None = None,
              only: Sequence[str] | None = None) -> Iterator[Case]:
     """Cases for ``seed``, deterministically: the same seed gives the same cases in the
     same order. Endless when ``count`` is None (the caller's budget stops it). ``only``
-    restricts the mutations to those names or families."""
+    restricts the mutations to those names or families; without it, every seed request
+    comes first unmutated (``seed/NAME``), so that a disagreement the seed itself causes
+    is recognised as the seed's in every case built on it (:mod:`.cluster`)."""
     rng = random.Random(seed)
     names = select(MUTATIONS, only)
     delivery = select(DELIVERY, only) if only else list(DELIVERY)
     if not names:
         names = delivery  # only delivery mutations asked for: every case is cut
     index = 0
+    if not only:  # each seed unmutated first: its own disagreements are not a mutation's
+        for seed_name in sorted(SEEDS):
+            if count is not None and index >= count:
+                return
+            reqs = SEEDS[seed_name]()
+            yield Case(index, seed_name, (f"seed/{seed_name}",),
+                       b"".join(r.serialize() for r in reqs), (), count_requests(reqs))
+            index += 1
     while count is None or index < count:
         for _ in range(20):  # a seed the mutations apply to (e.g. a body for cl/*)
             seed_name, reqs, applied = _mutate(rng, names)

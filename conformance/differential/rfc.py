@@ -135,6 +135,8 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "conn/close-then-pipelined": ("RFC9112-9.6-3", ACCEPT),
     "conn/http10-keep-alive-pipelined": ("RFC9112-9.3-4", ACCEPT),
     "conn": (("RFC 9110 §7.6.1", "Connection = #connection-option"), ACCEPT),
+    "seed": (("RFC 9112 §3", "request-line = method SP request-target SP HTTP-version"),
+             ACCEPT),
     "split": (("RFC 9112 §2.1", "A recipient MUST parse an HTTP message as a sequence of "
                "octets"), ACCEPT),
 }
@@ -157,6 +159,8 @@ _TABLE.update({
     "ws-control": (_FRAME_5_5, ACCEPT),
     "ws-frag": ("AB-5", ACCEPT),
     "ws-close": ("AB-7.9", ACCEPT),
+    "ws-seed": (("RFC 6455 §5.6", "Data frames (e.g., non-control frames) are identified "
+                 "by opcodes where the most significant bit of the opcode is 0."), ACCEPT),
 })
 
 

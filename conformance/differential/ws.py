@@ -185,16 +185,27 @@ def generate(seed: int, count: int | None = None,
     if not names:
         return
     index = 0
+    for seed_name in sorted(SEEDS) if not only else ():  # unmutated first, as for HTTP
+        if count is not None and index >= count:
+            return
+        frames = SEEDS[seed_name]()
+        yield Case(index, f"ws-{seed_name}", (f"ws-seed/{seed_name}",),
+                   b"".join(frame.encode(rng) for frame in frames),
+                   requests=_messages(frames), protocol="ws")
+        index += 1
     while count is None or index < count:
         seed_name = rng.choice(sorted(SEEDS))
         frames = SEEDS[seed_name]()
         name = rng.choice(names)
         MUTATIONS[name](frames, rng)
         data = b"".join(frame.encode(rng) for frame in frames)
-        messages = sum(f.fin and f.opcode in (TEXT, BINARY, CONTINUATION) for f in frames)
-        yield Case(index, f"ws-{seed_name}", (f"ws-{name}",), data, requests=messages,
-                   protocol="ws")
+        yield Case(index, f"ws-{seed_name}", (f"ws-{name}",), data,
+                   requests=_messages(frames), protocol="ws")
         index += 1
+
+
+def _messages(frames: Sequence[Frame]) -> int:
+    return sum(f.fin and f.opcode in (TEXT, BINARY, CONTINUATION) for f in frames)
 
 
 # --- one server's reading ----------------------------------------------------------------
