@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.differential import cli, ws
-from conformance.differential.cluster import Clusters, behaviour, cluster_id
+from conformance.differential.cluster import Clusters, behaviour, cluster_id, differences
 from conformance.differential.generate import (
     MUTATIONS,
     PLACEHOLDER,
@@ -161,8 +161,12 @@ def test_outcomes_and_a_refusal_after_the_app_was_called():
     assert OK.outcome == "accepted" and REFUSED.outcome == "rejected"
     # Called before the body was in, then refused on a bad chunk: a refusal.
     assert Interpretation((_req(None),), (400,), closed="closed").outcome == "rejected"
-    # Still waiting for the body: accepted (the app has the request).
-    assert Interpretation((_req(None),), ()).outcome == "accepted"
+    # Still waiting for the body, whether the app was called yet or not.
+    assert Interpretation((_req(None),), ()).outcome == "waiting"
+    assert Interpretation((), ()).outcome == "waiting"
+    # A request served, then one still waiting: the waiting one is not compared.
+    served = Interpretation((_req(), _req(None)), (200,))
+    assert served.outcome == "accepted" and served.settled == (_req(),)
 
 
 @pytest.mark.parametrize(("views", "kind"), [
@@ -177,6 +181,18 @@ def test_outcomes_and_a_refusal_after_the_app_was_called():
     # readings of the same bytes.
     ({"a": Interpretation((_req(), _req("x")), (200, 200)),
       "b": Interpretation((_req(),), (200, 400), closed="closed")}, "split"),
+    # ... even when a third served both with other fields.
+    ({"a": Interpretation((_req(), _req("x")), (200, 200)),
+      "b": Interpretation((_req(), _req("x", headers=[("h", "1")])), (200, 200)),
+      "c": Interpretation((_req(),), (200, 400), closed="closed")}, "split"),
+    # Refused after reading the first message differently: still a desync.
+    ({"a": Interpretation((_req("0\r\n\r\nGET /s"),), (200, 400), closed="closed"),
+      "b": Interpretation((_req(), _req()), (200, 200))}, "desync"),
+    # Buffering the body before calling the app, or not: the same reading.
+    ({"a": Interpretation((_req(), _req(None)), (200,)),
+      "b": Interpretation((_req(),), (200,))}, None),
+    # Refused vs still waiting: nobody served it.
+    ({"a": REFUSED, "b": Interpretation((), ())}, "minor"),
 ])
 def test_behaviour_classes(views, kind):
     found = behaviour(views)
@@ -227,6 +243,14 @@ def test_ranking_puts_desync_first_and_framing_splits_before_others():
         (_req(), _req()), (200, 200))})
     assert [c.kind for c in clusters.ranked()] == ["desync", "split", "split", "minor"]
     assert clusters.ranked()[1].families == ("cl",)  # framing-related first
+
+
+def test_differences_name_what_the_app_saw_differently():
+    views = {"a": Interpretation((_req("x", headers=[("te", "chunked")]),), (200,)),
+             "b": Interpretation((_req("y", headers=[("te", "Chunked")]),), (200,)),
+             "c": REFUSED}
+    assert differences(views) == ["request 1 body", "request 1 field te"]
+    assert differences({"a": OK, "b": REFUSED}) == []
 
 
 def test_strict_reading_per_server():

@@ -12,8 +12,9 @@ For one case, the servers are partitioned by their interpretation
                targets, versions or fields.
 ``split``      some servers refused what others accepted; ranked by how close the
                mutation is to message framing, where leniency turns into desync.
-``minor``      every server refused (or all accepted alike) but the wire differs: 400
-               vs 413 vs 431, a close without a response vs a 400, an extra response.
+``minor``      no server served the bytes (refused, or still waiting for more), or all
+               served them alike, but the wire differs: 400 vs 413 vs 431, a close
+               without a response vs a 400, an extra response.
 
 A cluster is one behaviour for one set of mutation families: its id is a hash of both,
 so the same disagreement found again (another seed, another day) has the same id, and
@@ -70,14 +71,16 @@ def behaviour(views: Mapping[str, Interpretation]) -> Behaviour | None:
     """The disagreement in one case's interpretations, or None when all agree."""
     coarse, labels = _partition(views, "coarse")
     if len(coarse) > 1:
-        accepted = [views[g[0]] for g in coarse if views[g[0]].outcome == "accepted"]
-        if any(views[g[0]].crashed for g in coarse):
+        firsts = [views[g[0]] for g in coarse]
+        accepted = [v for v in views.values() if v.outcome == "accepted"]
+        if any(v.crashed for v in firsts):
             kind = "crash"
-        elif len(accepted) > 1 and not _refused_later(accepted):
-            shapes = {tuple(r.body for r in v.app) for v in accepted}
-            kind = "desync" if len(shapes) > 1 else "divergent"
-        else:
+        elif sum(v.outcome == "accepted" for v in firsts) > 1:
+            kind = _accepted_kind(accepted)
+        elif accepted:
             kind = "split"
+        else:
+            kind = "minor"  # refused or waiting alike: no server served the bytes
         return Behaviour(kind, coarse, labels)
     fine, labels = _partition(views, "fine")
     if len(fine) > 1:
@@ -85,17 +88,57 @@ def behaviour(views: Mapping[str, Interpretation]) -> Behaviour | None:
     return None
 
 
-def _refused_later(accepted: Sequence[Interpretation]) -> bool:
-    """Whether the accepted readings agree up to where some servers refused: each
-    server's requests are the start of the longest reading, and a server that saw fewer
-    answered an error or closed. Then the servers split on a later request (one refused
-    what another served), which is a ``split``, not two readings of the same bytes."""
-    longest = max(accepted, key=lambda v: len(v.app)).app
-    shorter = [v for v in accepted if len(v.app) < len(longest)]
-    if not shorter:
-        return False
-    return all(v.app == longest[:len(v.app)] and v.refused for v in shorter) and all(
-        v.app == longest for v in accepted if len(v.app) == len(longest))
+def _bodies(view: Interpretation) -> tuple[str | None, ...]:
+    return tuple(getattr(r, "body", None) for r in view.settled)
+
+
+def _accepted_kind(accepted: Sequence[Interpretation]) -> str:
+    """Several different readings that each served something.
+
+    A server whose requests are the start of another's and that then answered an error
+    or closed stopped where the other went on (a bad pipelined request it refused, an
+    HTTP/1.0 connection it closed): a ``split`` on the later request, not another
+    reading. Among the rest, a different number of requests or different bodies is a
+    ``desync``; the same messages with other fields, target or method ``divergent``.
+    """
+    shapes = [_bodies(v) for v in accepted]
+    core = [v for v, shape in zip(accepted, shapes, strict=True) if not (
+        v.refused and any(len(other) > len(shape) and other[:len(shape)] == shape
+                          for other in shapes))]
+    if len({_bodies(v) for v in core}) > 1:
+        return "desync"
+    if len(core) < len(accepted):
+        return "split"
+    return "divergent"
+
+
+def differences(views: Mapping[str, Interpretation]) -> list[str]:
+    """What differs between the app's views of the servers that served the bytes, one
+    short line per item (``request 1 body``, ``request 1 field transfer-encoding``)."""
+    served = [v.settled for v in views.values() if v.outcome == "accepted"]
+    if len(served) < 2:
+        return []
+    out: list[str] = []
+    if len({len(app) for app in served}) > 1:
+        out.append("number of requests/messages: "
+                   + " vs ".join(sorted({str(len(app)) for app in served})))
+    for index in range(min(len(app) for app in served)):
+        items = [app[index] for app in served]
+        for attr in ("method", "raw_target", "path", "http_version", "body", "kind"):
+            if len({getattr(item, attr, None) for item in items}) > 1:
+                out.append(f"request {index + 1} {attr}")
+        fields = [dict(_grouped(getattr(item, "headers", ()))) for item in items]
+        for name in sorted({n for f in fields for n in f}):
+            if len({f.get(name) for f in fields}) > 1:
+                out.append(f"request {index + 1} field {name}")
+    return out
+
+
+def _grouped(headers: Sequence[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, tuple[str, ...]] = {}
+    for name, value in headers:
+        grouped[name] = (*grouped.get(name, ()), value)
+    return grouped
 
 
 def cluster_id(kind: str, families: Sequence[str], groups: Partition) -> str:
@@ -180,6 +223,7 @@ class Cluster:
             "shrunk": self.reproducer is not None,
             "shrink_runs": self.shrink_runs,
             "views": {name: view.to_json() for name, view in views.items()},
+            "differences": differences(views),
             "rfc": [r.to_json() for r in self.rulings],
             "strict": self.strict,
             "strict_servers": self.strict_servers(),

@@ -128,6 +128,9 @@ def render_markdown(result: Result) -> str:
         for rule in cluster.rulings:
             lines.append(f"- {md.escape(rule.reference)} ({md.escape(rule.mutation)}, "
                          f"strict: {rule.strict}): \"{md.escape(rule.quote)}\"")
+        if entry["differences"]:
+            lines.append("- The app's views differ in: "
+                         + md.escape("; ".join(entry["differences"])))
         shrunk = "shrunk" if entry["shrunk"] else "not shrunk"
         lines += ["", f"Reproducer ({shrunk}, {cluster.shrink_runs} re-runs):", "",
                   md.fence(show_bytes(entry["reproducer"])), ""]
@@ -195,6 +198,9 @@ def render_html(result: Result) -> str:
             out.append(f"<h4>{esc(rule.reference)} ({esc(rule.mutation)}, strict: "
                        f"{esc(rule.strict)})</h4><blockquote>{esc(rule.quote)}"
                        "</blockquote>")
+        if entry["differences"]:
+            out.append(f"<p>The app's views differ in: "
+                       f"{esc('; '.join(entry['differences']))}</p>")
         shrunk = "shrunk" if entry["shrunk"] else "not shrunk"
         out.append(f"<h4>Reproducer ({shrunk}, {cluster.shrink_runs} re-runs)</h4>"
                    f"<pre>{esc(show_bytes(entry['reproducer']))}</pre>")

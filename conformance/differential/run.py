@@ -92,9 +92,24 @@ class Interpretation:
     protocol: str = field(default="http", compare=False)
 
     @property
+    def settled(self) -> tuple[AppRequest | WsMessage, ...]:
+        """The app's requests without those still waiting for their body at the end.
+
+        Whether a server calls the app before a body is complete (most do) or buffers
+        it first (daphne) is its choice, and how much of a partial body arrived is
+        timing: a request whose body never completed says nothing about how the server
+        read the bytes, so it is left out of what is compared."""
+        app = list(self.app)
+        while app and isinstance(app[-1], AppRequest) and app[-1].body is None:
+            app.pop()
+        return tuple(app)
+
+    @property
     def outcome(self) -> str:
-        """``accepted`` (the app saw a request), ``crashed`` or ``rejected`` (an error
-        status, a close without a response, or no answer at all).
+        """``accepted`` (the app got a complete request or a message), ``rejected`` (an
+        error status or a close, and nothing complete reached the app), ``waiting``
+        (no answer yet, the connection open: the server wants more bytes) or
+        ``crashed``.
 
         A server may call the app before the body is all in and refuse the message when
         a later part of it is bad (a chunk line, a trailer): the app then sees a body
@@ -102,11 +117,9 @@ class Interpretation:
         not another reading of the message."""
         if self.crashed:
             return "crashed"
-        if not self.app:
-            return "rejected"
-        if self.refused and all(getattr(r, "body", "") is None for r in self.app):
-            return "rejected"
-        return "accepted"
+        if self.settled:
+            return "accepted"
+        return "rejected" if self.refused else "waiting"
 
     @property
     def errored(self) -> bool:
@@ -123,7 +136,8 @@ class Interpretation:
     def coarse(self) -> tuple[Any, ...]:
         """What matters for smuggling and desync: the outcome and, when accepted, the
         app's requests. Two servers differing here understood the bytes differently."""
-        return (self.outcome, self.app) if self.outcome == "accepted" else (self.outcome,)
+        return (self.outcome, self.settled) if self.outcome == "accepted" \
+            else (self.outcome,)
 
     def fine(self) -> tuple[Any, ...]:
         """The wire side too: status codes, garbage, how the connection ended."""
@@ -137,15 +151,15 @@ class Interpretation:
         method and target and whether its body completed (or each message's kind), and
         the wire statuses. The bodies and fields may shrink; the reason may not change
         (a request line cut to garbage is refused for another reason)."""
-        app = tuple((r.method, r.raw_target, r.body is None) if isinstance(r, AppRequest)
-                    else (r.kind,) for r in self.app) if self.outcome == "accepted" else ()
+        app = tuple((r.method, r.raw_target) if isinstance(r, AppRequest) else (r.kind,)
+                    for r in self.settled)
         return (self.outcome, app, *self.fine()[-3:])
 
     def summary(self) -> str:
         """One line for tables: ``accepted 2 req [200, 200]`` / ``rejected [400] closed``."""
         parts = [self.outcome]
         if self.outcome == "accepted":
-            parts.append(f"{len(self.app)} {'msg' if self.protocol == 'ws' else 'req'}")
+            parts.append(f"{len(self.settled)} {'msg' if self.protocol == 'ws' else 'req'}")
         parts.append(str(list(self.statuses)) if self.statuses else "no response")
         if self.garbage:
             parts.append("garbage")
