@@ -6,6 +6,7 @@ matter, write its reports, and gate on a baseline."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,24 @@ def test_a_server_that_does_not_start_is_a_clear_error(tmp_path: Path):
     assert result.returncode == 2
     assert "server 'broken' exited with status 3" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_run_and_still_writes_the_report(tmp_path: Path):
+    command = [sys.executable, "-m", "conformance", "differential", "--servers", "reference",
+               "--server-cmd", "again={python} -m reference_server {app} --host {host} "
+               "--port {port}", "--time-budget", "120", "--report-dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the first progress line: cases are running
+            if "cases in" in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    data = json.loads((tmp_path / "differential.json").read_text())
+    assert data["stopped"] == "interrupted" and data["cases_run"] >= 1

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from itertools import zip_longest
@@ -217,7 +219,10 @@ def run(args: argparse.Namespace, specs: Sequence[ServerSpec], progress: Progres
         progress.tick(started, done, clusters, force=True)
         ranked = clusters.ranked()
         if result.stopped != "interrupted" and args.shrink_runs:
-            _shrink_all(ranked, runner, deadline, args.shrink_runs, progress)
+            try:
+                _shrink_all(ranked, runner, deadline, args.shrink_runs, progress)
+            except KeyboardInterrupt:
+                result.stopped = "interrupted"
         result.clusters = clusters.ranked()
     finally:
         if runner is not None:
@@ -257,7 +262,16 @@ def new_clusters(clusters: Sequence[Cluster], known: set[str]) -> list[Cluster]:
     return [c for c in clusters if c.id not in known]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Ctrl-C or SIGTERM during the run stops it early and still writes the report
+    (also when the shell started the command in the background with SIGINT ignored)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
     progress = Progress(sys.stderr)
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -272,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ServerConfigError, BaselineError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted while starting the servers; no report", file=sys.stderr)
+        return 130
     paths = write_reports(result, args.report_dir)
     if args.write_baseline:
         write_baseline(result, args.write_baseline)

@@ -261,10 +261,18 @@ def _lf_cr(reqs: list[Request], rng: random.Random) -> bool:
     return True
 
 
-@mutation("eol/leading-crlf")
-def _leading_crlf(reqs: list[Request], rng: random.Random) -> bool:
-    reqs[0].prefix = rng.choice([b"\r\n", b"\r\n\r\n", b"\n"])
-    return True
+def _leading(name: str, prefix: bytes) -> None:
+    """Empty lines before the request line (RFC 9112 §2.2: a server SHOULD ignore at
+    least one)."""
+    def apply(reqs: list[Request], rng: random.Random) -> bool:
+        reqs[0].prefix = prefix
+        return True
+    MUTATIONS[name] = apply
+
+
+_leading("eol/leading-crlf", b"\r\n")
+_leading("eol/leading-two-crlf", b"\r\n\r\n")
+_leading("eol/leading-lf", b"\n")
 
 
 # Whitespace in field lines (RFC 9112 §5.1, RFC 9110 §5.5) and the request line (§3).
@@ -757,10 +765,17 @@ def _mutate(rng: random.Random, names: Sequence[str],
         if name.split("/", 1)[0] in {a.split("/", 1)[0] for a in applied}:
             continue  # a second mutation of the same family adds nothing
         trial = _copy(reqs)
-        if name in MUTATIONS and MUTATIONS[name](trial, rng):
+        if name in MUTATIONS and MUTATIONS[name](trial, rng) and (
+                name == "te/http10-chunked" or not _chunked_http10(trial)):
             reqs = trial
             applied.append(name)
     return seed_name, reqs, applied
+
+
+def _chunked_http10(reqs: list[Request]) -> bool:
+    """A chunked HTTP/1.0 request: invalid framing whatever the mutation meant to test
+    (RFC 9112 §6.1), so only ``te/http10-chunked`` may make one."""
+    return any(r.chunks is not None and r.line.endswith(b"HTTP/1.0") for r in reqs)
 
 
 def all_mutation_names() -> list[str]:

@@ -47,6 +47,8 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "eol/bare-cr": ("RFC9112-2.2-2", REJECT),
     "eol/cr-in-value": ("RFC9110-5.5-1", REJECT),
     "eol/leading-crlf": ("RFC9112-2.2-3", ACCEPT),
+    "eol/leading-two-crlf": ("RFC9112-2.2-3", REJECT),
+    "eol/leading-lf": ("RFC9112-2.2-1", REJECT),
     "ws/space-before-colon": ("RFC9112-5.1-1", REJECT),
     "ws/tab-before-colon": ("RFC9112-5.1-1", REJECT),
     "ws/no-space-after-colon": ("RFC9112-5.1-2", ACCEPT),
@@ -81,6 +83,8 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "cl/huge": ("RFC9110-8.6-1", REJECT),
     "cl": ("RFC9112-6.3-4", REJECT),
     "chunk/ext": ("RFC9112-7.1.1-1", ACCEPT),
+    "chunk/space-before-ext": (("RFC 9112 §7.1.1", "chunk-ext = *( BWS \";\" BWS "
+                                "chunk-ext-name [ BWS \"=\" BWS chunk-ext-val ] )"), ACCEPT),
     "chunk/ext-quoted": ("RFC9112-7.1.1-1", ACCEPT),
     "chunk/last-chunk-ext": ("RFC9112-7.1.1-1", ACCEPT),
     "chunk/leading-zeros": ("RFC9112-7.1-2", ACCEPT),
@@ -100,6 +104,8 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "ctl/del-in-value": ("RFC9110-5.5-2", REJECT),
     "ctl/vtab-in-value": ("RFC9110-5.5-2", REJECT),
     "ctl/formfeed-in-value": ("RFC9110-5.5-2", REJECT),
+    "ctl/colon-in-name": (("RFC 9112 §5", "field-line = field-name \":\" OWS "
+                           "field-value OWS"), ACCEPT),
     "ctl": (("RFC 9110 §5.1", "field-name = token"), REJECT),
     "target/absolute-form": ("RFC9112-3.2.2-1", ACCEPT),
     "target/absolute-form-other-host": ("RFC9112-3.2.2-2", ACCEPT),
@@ -126,10 +132,17 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "version": ("RFC9112-2.3-1", REJECT),
     "method/unknown": ("RFC9110-9.1-1", ACCEPT),
     "method/connect": ("RFC9112-3.2.3-1", REJECT),
+    "method/lowercase": (("RFC 9110 §9.1", "The method token is case-sensitive"), ACCEPT),
     "method": ("RFC9112-3-3", REJECT),
-    "expect/unknown": ("RFC9110-10.1.1-5", ACCEPT),
+    "expect/unknown": ("RFC9110-10.1.1-5", REJECT),
     "expect/100-continue-http10": ("RFC9110-10.1.1-2", ACCEPT),
     "expect": ("RFC9110-10.1.1-1", ACCEPT),
+    "upgrade/websocket-no-key": (("RFC 6455 §4.2.1", "If the server, while reading the "
+                                  "handshake, finds that the client did not send a handshake "
+                                  "that matches the description below ... the server MUST "
+                                  "stop processing the client's handshake and return an HTTP "
+                                  "response with an appropriate error code (such as 400 Bad "
+                                  "Request)."), REJECT),
     "upgrade": (("RFC 9110 §7.8", "A server MAY ignore a received Upgrade header field"),
                 ACCEPT),
     "conn/close-then-pipelined": ("RFC9112-9.6-3", ACCEPT),
