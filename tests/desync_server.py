@@ -5,8 +5,10 @@ the request is refused), and it reads Content-Length the way C's ``strtol(s, 0)`
 a leading 0 makes it octal (``011`` is 9 bytes, where RFC 9110 §8.6 says 1*DIGIT,
 decimal). So a valid request with ``Content-Length: 011`` gets a shorter body here than
 on a conforming server, and the rest is read as a second request: the desync a
-differential run must find. Otherwise it is a plain keep-alive server; it stops by
-itself after ``--lifetime`` seconds.
+differential run must find. And a request offering an Upgrade it does not take gets
+an empty body (the octets are read and dropped), as uvicorn with httptools does: the
+case in conformance/suite/test_wire_differential.py must fail on it. Otherwise it is a
+plain keep-alive server; it stops by itself after ``--lifetime`` seconds.
 
     python tests/desync_server.py APP --host H --port P
 """
@@ -43,7 +45,12 @@ async def serve(app: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWr
             headers = [(n.strip().lower(), v.strip())
                        for n, _, v in (f.partition(b":") for f in fields)]
             values = dict(headers)
-            if b"content-length" in values:  # the bug: Content-Length before chunked
+            if b"upgrade" in values and b"content-length" in values:
+                # the third bug: an Upgrade offer it does not take empties the body (the
+                # octets are read and dropped), as uvicorn with httptools does
+                await reader.readexactly(int(values[b"content-length"]))
+                body = b""
+            elif b"content-length" in values:  # the bug: Content-Length before chunked
                 body = await reader.readexactly(int(values[b"content-length"], 0)
                                                 if values[b"content-length"][:1] != b"0"
                                                 else int(values[b"content-length"] or b"0", 8))
