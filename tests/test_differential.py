@@ -169,6 +169,15 @@ def test_outcomes_and_a_refusal_after_the_app_was_called():
     assert served.outcome == "accepted" and served.settled == (_req(),)
 
 
+def test_websocket_outcomes():
+    text = ws.WsMessage("text", "hi")
+    assert Interpretation((), (101, "close 1002"), protocol="ws").outcome == "rejected"
+    assert Interpretation((), (101,), protocol="ws").outcome == "waiting"
+    served = Interpretation((text,), (101, "close 1000"), protocol="ws")
+    assert served.outcome == "accepted" and not served.errored
+    assert Interpretation((text,), (101, "close 1002"), protocol="ws").errored
+
+
 @pytest.mark.parametrize(("views", "kind"), [
     ({"a": OK, "b": OK}, None),
     ({"a": OK, "b": Interpretation((_req("x"),), (200,))}, "desync"),

@@ -3,7 +3,7 @@
 Starts every server with the probe app (one process each, restarted if it dies), sends
 each generated case to all of them at once, folds disagreements into clusters, shrinks
 the clusters' examples, and writes ``differential.json``, ``.md`` and ``.html`` to the
-report directory. Generation stops at ``--count`` cases or when 80 % of
+report directory. Generation stops at ``--count`` cases or when 65 % of
 ``--time-budget`` is spent; shrinking gets the rest, so the report is written within the
 budget. ``--baseline`` makes the exit status a CI gate: 1 only when a cluster id not in
 the baseline appears.
@@ -46,7 +46,7 @@ from conformance.servers import BUILTIN, ServerConfigError, ServerSpec, parse_te
 
 PROG = "python -m conformance differential"
 DEFAULT_SERVERS = "reference,uvicorn,hypercorn"
-GENERATION_SHARE = 0.8
+GENERATION_SHARE = 0.65
 """Share of the time budget for running cases; the rest is for shrinking."""
 
 

@@ -184,11 +184,13 @@ class Cluster:
             return {name: None for name in views}
         # A message after a pipelined one that was served is refused by an error
         # answer, though the app saw the first: judge the refusal, not the outcome.
+        # A server still waiting for the rest of a head has not decided yet.
         if strict == "accept":
-            return {name: view.outcome == "accepted" and not view.errored
+            return {name: None if view.outcome == "waiting" else
+                    view.outcome == "accepted" and not view.errored
                     for name, view in views.items()}
-        return {name: view.outcome == "rejected" or view.errored
-                for name, view in views.items()}
+        return {name: None if view.outcome == "waiting" else
+                view.outcome == "rejected" or view.errored for name, view in views.items()}
 
     @property
     def interest(self) -> tuple[int, int, int, str]:

@@ -123,15 +123,21 @@ class Interpretation:
 
     @property
     def errored(self) -> bool:
-        """An error status on the wire, or a close without any response."""
+        """An error status on the wire, or a close without any response; for
+        WebSocket, also a close frame with an error code (not 1000, §7.4.1)."""
         return any(isinstance(s, int) and s >= 400 for s in self.statuses) or (
-            not self.statuses and self.closed != "open")
+            not self.statuses and self.closed != "open") or any(
+            isinstance(s, str) and s.startswith("close ") and s not in (
+                "close 1000", "close None") for s in self.statuses)
 
     @property
     def refused(self) -> bool:
-        """The server answered an error status or closed the connection."""
+        """The server answered an error status or closed the connection (for
+        WebSocket: sent a close frame)."""
         return self.closed != "open" or any(
-            isinstance(s, int) and s >= 400 for s in self.statuses)
+            (isinstance(s, int) and s >= 400) or (isinstance(s, str) and
+                                                  s.startswith("close "))
+            for s in self.statuses)
 
     def coarse(self) -> tuple[Any, ...]:
         """What matters for smuggling and desync: the outcome and, when accepted, the
