@@ -7,8 +7,10 @@ decimal). So a valid request with ``Content-Length: 011`` gets a shorter body he
 on a conforming server, and the rest is read as a second request: the desync a
 differential run must find. And a request offering an Upgrade it does not take gets
 an empty body (the octets are read and dropped), as uvicorn with httptools does: the
-case in conformance/suite/test_wire_differential.py must fail on it. Otherwise it is a
-plain keep-alive server; it stops by itself after ``--lifetime`` seconds.
+case in conformance/suite/test_wire_differential.py must fail on it. Its trailer
+sections are read and ignored, however malformed, so the trailer case there fails too.
+Otherwise it is a plain keep-alive server; it stops by itself after ``--lifetime``
+seconds.
 
     python tests/desync_server.py APP --host H --port P
 """

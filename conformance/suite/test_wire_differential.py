@@ -53,3 +53,22 @@ def test_upgrade_not_taken_keeps_the_body(probe, offer):
     assert w.served(probe, [follow_id]) == [follow_id], (
         "the response after the first one was not the pipelined request's"
     )
+
+
+@req("RFC9112-5.1-1")
+@pytest.mark.parametrize("trailer", [
+    pytest.param(b"X-Trailer : a", id="space"),
+    pytest.param(b"X-Trailer\t: a", id="tab"),
+])
+def test_trailer_whitespace_before_colon_refused(probe, trailer):
+    """A trailer field is a field line like any header (RFC 9112 §7.1.2: trailer-section
+    = *( field-line CRLF )), so whitespace between its name and the colon makes the
+    request one the server MUST reject with 400 (RFC 9112 §5.1), even though the body
+    before it was fine (differential cluster: ``trailer``, served by daphne and gunicorn,
+    answered 200 by granian). The app may have started on the body, but never gets it as
+    complete, and the request pipelined after it is never served."""
+    follow_id, follow = w.follow(probe)
+    conn = probe.connect()
+    conn.send(w.head(probe, "Transfer-Encoding: chunked")
+              + w.chunked(b"hello", trailers=trailer + b"\r\n") + follow)
+    w.assert_refused(probe, conn, (400,), others=[follow_id], app_may_start=True)
