@@ -269,6 +269,13 @@ def test_strict_reading_per_server():
     clusters = Clusters()
     cluster = clusters.add(_case(0, "fold/obs-fold"), {"a": OK, "b": REFUSED})
     assert cluster is not None and cluster.strict_servers() == {"a": False, "b": True}
+    # WebSocket: the message before a bad frame is delivered, then the connection fails.
+    text = ws.WsMessage("text", "hi")
+    failed = Interpretation((text,), (101, "close 1002"), protocol="ws")
+    lost = Interpretation((), (101, "close 1002"), protocol="ws")
+    case = Case(1, "ws-text", ("ws-control/fragmented-ping",), b"f", protocol="ws")
+    cluster = clusters.add(case, {"a": failed, "b": lost})
+    assert cluster is not None and cluster.strict_servers() == {"a": True, "b": False}
 
 
 # --- shrinking -------------------------------------------------------------------------------

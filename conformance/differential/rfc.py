@@ -69,6 +69,7 @@ _TABLE: dict[str, tuple[str | tuple[str, str], str]] = {
     "te/capitalised": ("RFC9112-7-1", ACCEPT),
     "te/http10-chunked": ("RFC9112-6.1-6", REJECT),
     "te/name-space-colon": ("RFC9112-5.1-1", REJECT),
+    "te/name-underscore": (("RFC 9110 §5.1", "field-name = token"), ACCEPT),
     "te/leading-space": ("RFC9112-5.1-2", ACCEPT),
     "te/tab-ows": ("RFC9112-5.1-2", ACCEPT),
     "te/comma-empty": (("RFC 9110 §5.6.1", "a recipient MUST parse and ignore a "
