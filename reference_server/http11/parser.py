@@ -27,11 +27,12 @@ once. ``python3 -m bench.instructions`` counts what a request costs.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from .errors import ProtocolError
 from .events import NEED_DATA, PAUSED, Data, EndOfMessage, Event, Request
-from .grammar import CHUNK_EXT, HEX, TOKEN, list_tokens
+from .grammar import CHUNK_EXT, HEX, TCHAR, list_tokens
 from .head import (
     HOST_CACHE,
     LINE_CACHE,
@@ -45,6 +46,8 @@ from .head import (
 )
 from .limits import Limits
 
+#: A byte that cannot be part of a method (RFC 9110 §5.6.2 tchar).
+_NOT_TCHAR: Final = re.compile(("[^" + TCHAR + "]").encode("ascii"))
 #: Longest chunk-size line (size and extensions) we read before giving up.
 _MAX_CHUNK_LINE: Final = 4096
 #: Chunk sizes are bounded so int() never sees absurd input.
@@ -457,10 +460,11 @@ def _prefix_error(buf: bytearray | bytes, start: int, end: int,
     ``start`` bytes showed none; None when it shows none yet.
 
     Four things can be told before a head is complete: a bare LF (RFC 9112 §2.2), a
-    request-line over the limit (414, §3), a first word that is no method (400), a head
-    over the limit (431). When several show in the same bytes, the error is the one a
-    byte-by-byte arrival would have met first (the shortest prefix showing it; at equal
-    length, in that order), so the status never depends on how TCP cut the stream.
+    request-line over the limit (414, §3), a byte that cannot belong to the method
+    before its SP (400), a head over the limit (431). When several show in the same
+    bytes, the error is the one a byte-by-byte arrival would have met first (the
+    shortest prefix showing it; at equal length, in that order), so the status never
+    depends on how TCP cut the stream.
     Off the hot path: a head that arrives whole and valid never gets here.
     """
     found: list[tuple[int, int, ProtocolError]] = []  # (prefix length, order, error)
@@ -478,14 +482,20 @@ def _prefix_error(buf: bytearray | bytes, start: int, end: int,
     length = limits.max_request_line + 2
     if start < length <= end and length < line_ends:
         found.append((length, 1, ProtocolError(414, "request-line too long")))
-    # The method: the word before the first SP in the first 64 bytes must be a token.
-    space = buf.find(b" ", 0, min(64, end))
-    if space >= 0:
-        if start < space + 1 < line_ends and not TOKEN.fullmatch(buf, 0, space):
-            found.append((space + 1, 2, bad("invalid request-line: the method is not a "
-                                            "token")))
-    elif start < 64 <= end and line_ends > 64:
-        found.append((64, 2, bad("invalid request-line: no method in the first 64 bytes")))
+    # The method (RFC 9110 §9.1: a token) ends at the first SP; any other byte that is
+    # no tchar before it shows the request-line is broken (TLS or junk sent to this
+    # port shows at its first byte). A CR first may still be an empty line (§2.2).
+    if buf.find(b" ", 0, start) < 0:  # the method was not complete before ``start``
+        # (From 0 when the head starts with a CR: it stays undecided for one byte only.)
+        other = _NOT_TCHAR.search(buf, 0 if buf[:1] == b"\r" else start, end)
+        if other is not None:
+            at = other.start()
+            if buf[at] == 13 and at == 0:
+                if end > 1 and buf[1] != 10:
+                    found.append((2, 2, bad("bare CR in the request head")))
+            elif buf[at] != 32 or at == 0:
+                found.append((at + 1, 2, bad("invalid request-line: the method is not "
+                                             "a token")))
     # A head too large.
     if start < limits.max_head <= end:
         found.append((limits.max_head, 3, ProtocolError(431, "request head too large")))

@@ -1371,3 +1371,37 @@ def test_trailer_error_status_does_not_depend_on_segmentation(trailers, status):
     limits = Limits(max_head=100)
     assert_status(raw, status, limits)
     assert_status(raw, status, limits, chunks=range(len(raw)))
+
+
+def test_a_long_method_is_accepted_however_the_head_arrives():
+    """RFC 9110 §9.1: a method is a token, of any length. One of 88 characters used to
+    be refused (400) when the head came in pieces, the first 64 bytes holding no SP, and
+    accepted when it came whole (found by bench/fuzz/http11.py)."""
+    method = b"GET" + b"O" * 85
+    raw = get(method=method)
+    for chunks in (None, [70], range(len(raw))):
+        assert first_request(raw) is not None
+        events, error = collect(raw, chunks=chunks)
+        assert error is None and isinstance(events[0], Request), (chunks, error)
+        assert events[0].method == method
+
+
+@pytest.mark.parametrize("raw", [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS
+                                 b"GE\x00T / HTTP/1.1\r\n", b"\rGET / HTTP/1.1\r\n"])
+def test_junk_before_the_method_is_refused_at_once(raw):
+    """RFC 9112 §3: bytes that cannot begin a request-line (a TLS ClientHello on the
+    plaintext port, a NUL in the method, a bare CR first) are refused as soon as they
+    arrive, without waiting for the rest of a head."""
+    parser = RequestParser()
+    parser.feed(raw)
+    with pytest.raises(ProtocolError) as info:
+        parser.next_event()
+    assert info.value.status == 400
+
+
+def test_an_empty_line_before_the_request_line_byte_by_byte():
+    """RFC 9112 §2.2: a CRLF before the request-line is ignored, also when its CR arrives
+    alone."""
+    raw = b"\r\n" + get()
+    events, error = collect(raw, chunks=range(len(raw)))
+    assert error is None and isinstance(events[0], Request)
