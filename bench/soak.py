@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http_common import POST_BODY, wrong_answer
-from bench.machine import HOST
+from bench.machine import HOST, proc_cpu_seconds
 from bench.ws_wire import WsProtocolError, client_frame, handshake, parse_frame, read_message
 from conformance.launcher import ServerProcess, ServerStartError
 from conformance.rawhttp import MalformedResponse, RawConnection
@@ -382,8 +382,10 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         if (capped or died) and now - start > args.seconds + args.timeout * 2:
             break  # threads stuck past every bound: report rather than wait
     duration = time.monotonic() - start
+    client_cpu = time.process_time()
     time.sleep(0.5)  # let the server finish closing the last connections
     rss_end = rss_kib(pid)
+    server_cpu = proc_cpu_seconds(pid)
     alive = server.alive()
     exit_code = server.stop()
     log_bad = bad_log_lines(server.stderr_tail(1 << 20) + server.stdout_tail(1 << 20))
@@ -408,6 +410,8 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         "requests": stats.done, "by_kind": dict(stats.by_kind),
         "websocket_messages": stats.ws_messages, "duration_s": round(duration, 1),
         "rate_per_s": round(stats.done / duration), "warmup_requests": args.warmup,
+        "server_cpu_s": None if server_cpu is None else round(server_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
         "warmup_s": round(warm_at, 1), "rss_warm_kib": rss_warm, "rss_end_kib": rss_end,
         "rss_growth_mib": None if growth is None else round(growth, 2),
         "errors": dict(stats.errors), "error_examples": stats.examples,
@@ -421,7 +425,8 @@ def _mib(kib: int | None) -> str:
 
 def summary(result: dict[str, Any]) -> str:
     lines = [f"requests: {result['requests']:,} in {result['duration_s']} s "
-             f"({result['rate_per_s']:,}/s)"]
+             f"({result['rate_per_s']:,}/s); CPU: server {result['server_cpu_s']} s, "
+             f"client {result['client_cpu_s']} s"]
     lines += [f"  {kind:<10} {count:>10,}" for kind, count in
               sorted(result["by_kind"].items(), key=lambda kv: -kv[1])]
     lines.append(f"  websocket messages echoed: {result['websocket_messages']:,}")
