@@ -339,6 +339,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--warmup must be at least 0 and less than --requests")
     if args.rss_slack_mib < 0:
         parser.error("--rss-slack-mib must be at least 0")
+    if args.json is not None and not args.json.parent.is_dir():
+        parser.error(f"--json: no directory {str(args.json.parent)!r}")
     return args
 
 

@@ -68,7 +68,9 @@ def test_random_engine_is_deterministic_and_reports_findings(tmp_path):
 
 @pytest.mark.parametrize("args", [["nope"], ["http11", "--seconds", "0"],
                                   ["http11", "--runs", "-1"], ["http11", "stray"],
-                                  ["http11", "--engine", "random", "-max_len=10"]])
+                                  ["http11", "--engine", "random", "-max_len=10"],
+                                  ["http11", "--engine", "random", "--artifacts",
+                                   "/proc/no/such/dir"]])
 def test_bad_command_lines_get_one_clear_line(args):
     result = run_fuzz(*args)
     assert result.returncode == 2, result

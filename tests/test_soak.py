@@ -57,7 +57,7 @@ def test_a_soak_of_a_broken_server_fails(mode, says):
 
 @pytest.mark.parametrize("args", [["--requests", "0"], ["--warmup", "10", "--requests", "5"],
                                   ["--seconds", "-1"], ["--server-cmd", "true"],
-                                  ["--connections", "x"]])
+                                  ["--connections", "x"], ["--json", "/no/such/dir/x.json"]])
 def test_bad_arguments_get_one_clear_line(args):
     result = soak(*args)
     assert result.returncode == 2, result

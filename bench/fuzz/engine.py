@@ -261,3 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"python3 -m bench.fuzz: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an --artifacts or --work-corpus that cannot be made
+        print(f"python3 -m bench.fuzz: error: {exc.filename or ''}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
