@@ -8,6 +8,8 @@ seeded random generator, one after another:
 - **pipeline**: a batch of 8-64 keep-alive requests (``GET /``, ``POST /json`` with the
   benchmarks' 1 KiB JSON body, ``GET`` of a missing page) in one write, the responses
   read back in order (RFC 9112 §9.3.2), sometimes two batches on one connection;
+- **deep**: one pipeline of 256-2048 requests (up to about 1 MB) written before any
+  response is read, answered in order;
 - **keepalive**: 1-20 requests one after the other on one connection;
 - **invalid**: a request RFC 9112 says to refuse (CL and TE together, a bare LF, a bad
   method or chunk size, no Host, a 2.0 version, an overlong request-line or head, an
@@ -87,8 +89,11 @@ INVALID: tuple[tuple[str, bytes, int], ...] = (
     ("unknown expectation", b"GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", 417),
 )
 
-SCENARIOS = ("pipeline", "keepalive", "invalid", "bytewise", "abandon", "websocket")
-WEIGHTS = (62, 18, 8, 2, 5, 5)
+SCENARIOS = ("pipeline", "deep", "keepalive", "invalid", "bytewise", "abandon", "websocket")
+WEIGHTS = (60, 2, 18, 8, 2, 5, 5)
+#: Requests per session, for the scenarios that make more than one (the smallest during
+#: the first round of every scenario, so that a short run still tries them all).
+SIZES = {"pipeline": (8, 128), "deep": (256, 2048), "keepalive": (1, 20)}
 
 
 class SoakError(Exception):
@@ -143,11 +148,12 @@ def check(method: str, path: str, status: int, body: bytes) -> str | None:
     return wrong_answer("/", status, body)
 
 
-def pipeline(rng: random.Random, port: int, n: int, timeout: float) -> None:
+def pipeline(rng: random.Random, port: int, n: int, timeout: float,
+             sizes: tuple[int, int] = (8, 64)) -> None:
     with RawConnection(HOST, port, timeout=timeout) as conn:
         left = n
         while left:
-            size = min(left, rng.randint(8, 64))
+            size = min(left, rng.randint(*sizes))
             batch = [VALID[rng.choices((0, 1, 2), (70, 25, 5))[0]] for _ in range(size)]
             conn.send(b"".join(raw for raw, _, _ in batch), record=False)
             for _, method, path in batch:
@@ -258,15 +264,18 @@ def worker(index: int, seed: int, port: int, stats: Stats, timeout: float) -> No
     # Every scenario once first (so even a short run tries each), then at random.
     first = list(SCENARIOS[index % len(SCENARIOS):] + SCENARIOS[:index % len(SCENARIOS)])
     while not stats.stop.is_set():
-        kind = first.pop(0) if first else rng.choices(SCENARIOS, WEIGHTS)[0]
-        want = rng.randint(8, 128) if kind == "pipeline" else \
-            rng.randint(1, 20) if kind == "keepalive" else 1
+        touring = bool(first)
+        kind = first.pop(0) if touring else rng.choices(SCENARIOS, WEIGHTS)[0]
+        low, high = SIZES.get(kind, (1, 1))
+        want = low if touring else rng.randint(low, high)
         n = stats.claim(want)
         if not n:
             return
         try:
             if kind == "pipeline":
                 pipeline(rng, port, n, timeout)
+            elif kind == "deep":
+                pipeline(rng, port, n, timeout, (n, n))
             elif kind == "keepalive":
                 keepalive(rng, port, n, timeout)
             elif kind == "invalid":
@@ -281,6 +290,8 @@ def worker(index: int, seed: int, port: int, stats: Stats, timeout: float) -> No
                     stats.ws_messages += echoed
         except (SoakError, NoResponse, MalformedResponse, WsProtocolError, OSError) as exc:
             stats.error(kind, f"{type(exc).__name__}: {exc}"[:300])
+        except Exception as exc:  # a bug of the soak itself: it must fail the run too
+            stats.error(f"{kind} (harness)", f"{type(exc).__name__}: {exc}"[:300])
         stats.count(kind, n)
 
 
