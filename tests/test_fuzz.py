@@ -48,12 +48,14 @@ SHORT_RUNS = {"http11": 3000, "websocket": 3000, "deflate": 6000, "handshake": 6
 @pytest.mark.parametrize("target", engine.TARGETS)
 def test_short_coverage_guided_run_finds_nothing(target, tmp_path):
     """A deterministic atheris run (fixed seed, fixed count of inputs)."""
+    artifacts = tmp_path / "artifacts"
     result = run_fuzz(target, "--runs", str(SHORT_RUNS[target]), "--seed", "1",
-                      "--seconds", "60", "--artifacts", str(tmp_path))
+                      "--seconds", "60", "--artifacts", str(artifacts),
+                      "--work-corpus", str(tmp_path / "corpus"))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert f"Done {SHORT_RUNS[target]} runs" in output, output[-2000:]
-    assert not list(tmp_path.iterdir()), "a finding was written"
+    assert not list(artifacts.iterdir()), "a finding was written"
 
 
 def test_random_engine_is_deterministic_and_reports_findings(tmp_path):

@@ -34,6 +34,7 @@ import importlib
 import importlib.util
 import random
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -70,8 +71,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                         help="default: atheris when installed, else random")
     parser.add_argument("--work-corpus", type=Path, default=None,
                         help="directory where atheris keeps the inputs it finds interesting "
-                             "(default: a temporary directory); the checked-in seeds are "
-                             "read, never written")
+                             "(default: $TMPDIR/bench-fuzz/TARGET, kept between runs); the "
+                             "checked-in seeds are read, never written")
     parser.add_argument("--artifacts", type=Path, default=Path("."),
                         help="where atheris writes crash-*/timeout-* files (default .)")
     parser.add_argument("--input-timeout", type=int, default=10,
@@ -207,18 +208,12 @@ def _inputs(rng: random.Random, pool: list[bytes], seeds: list[bytes]) -> Iterat
 
 
 def atheris_engine(target: str, args: argparse.Namespace, extra: list[str]) -> int:
-    import tempfile
-
     import atheris  # type: ignore[import-untyped]
 
     module_name = f"bench.fuzz.{target}"
     with atheris.instrument_imports(include=list(INSTRUMENT)):
         module = importlib.import_module(module_name)
-    work = args.work_corpus
-    tmp = None
-    if work is None:
-        tmp = tempfile.TemporaryDirectory(prefix=f"fuzz-{target}-")
-        work = Path(tmp.name)
+    work = args.work_corpus or default_work_corpus(target)
     work.mkdir(parents=True, exist_ok=True)
     args.artifacts.mkdir(parents=True, exist_ok=True)
     flags = [f"-seed={args.seed}", f"-max_total_time={max(1, int(args.seconds))}",
@@ -228,12 +223,14 @@ def atheris_engine(target: str, args: argparse.Namespace, extra: list[str]) -> i
         flags.append(f"-runs={args.runs}")
     argv = [sys.argv[0], *flags, *extra, str(work), str(CORPUS / target)]
     atheris.Setup(argv, module.one_input)
-    try:
-        atheris.Fuzz()  # exits the process itself when it stops
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
+    atheris.Fuzz()  # libFuzzer exits the process itself when it stops
     return 0
+
+
+def default_work_corpus(target: str) -> Path:
+    """Where atheris keeps what it found when no --work-corpus is given: one directory
+    per target under the temporary directory, kept, so a run builds on the last."""
+    return Path(tempfile.gettempdir()) / "bench-fuzz" / target
 
 
 def main(argv: list[str] | None = None) -> int:
