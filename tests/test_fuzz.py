@@ -59,13 +59,33 @@ def test_short_coverage_guided_run_finds_nothing(target, tmp_path):
 
 
 def test_random_engine_is_deterministic_and_reports_findings(tmp_path):
-    ok = run_fuzz("handshake", "--engine", "random", "--runs", "500", "--seed", "3")
-    assert ok.returncode == 0 and "500 inputs" in ok.stdout, ok.stdout + ok.stderr
-    # A finding: a reproducer is written and --replay runs it.
-    bad = tmp_path / "bad"
-    bad.write_bytes(b"\x00\x01")
-    replay = run_fuzz("http11", "--replay", str(bad), str(tmp_path / "missing"))
-    assert replay.returncode == 2 and "cannot read" in replay.stderr, replay.stderr
+    seeds = [b"GET / HTTP/1.1\r\n\r\n", b"\x81\x80abcd"]
+
+    def inputs(seed: int) -> list[bytes]:
+        seen: list[bytes] = []
+        code = engine.random_engine(seen.append, seeds, seed=seed, seconds=60, runs=300,
+                                    artifacts=tmp_path)
+        assert code == 0
+        return seen
+
+    first = inputs(5)
+    assert len(first) == 300 and first[:2] == seeds
+    assert inputs(5) == first, "the same seed gave other inputs"
+    assert inputs(6) != first
+
+    def finds(data: bytes) -> None:
+        if b"\r\n\r\n" not in data:
+            raise ValueError("found")
+
+    assert engine.random_engine(finds, seeds, seed=5, seconds=60, runs=300,
+                                artifacts=tmp_path) == 1
+    [crash] = tmp_path.glob("crash-*")
+    assert b"\r\n\r\n" not in crash.read_bytes()
+    # A reproducer is replayed by the command line; a missing file is a usage error.
+    replay = run_fuzz("http11", "--replay", str(crash))
+    assert replay.returncode == 0 and "ok" in replay.stdout, replay.stdout + replay.stderr
+    missing = run_fuzz("http11", "--replay", str(tmp_path / "missing"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr, missing.stderr
 
 
 @pytest.mark.parametrize("args", [["nope"], ["http11", "--seconds", "0"],
