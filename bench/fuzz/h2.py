@@ -2,7 +2,9 @@
 checks (``.fields``), RFC 9113 and RFC 7541.
 
 Input: a configuration byte (limits small enough that the refusal and abuse paths are
-reached, or the defaults), a byte choosing where reads are cut, then a program: a
+reached, or the defaults; whether the connection came through ``Upgrade: h2c``, whose
+HTTP2-Settings payload is then read from the input), a byte choosing where reads are
+cut, then a program: a
 sequence of steps, each either *frames* from the client (type, flags, stream id and
 payload chosen by the input; header blocks either raw bytes or fields HPACK-encoded with
 a real encoder, so the fuzzer reaches the request checks rather than only the decoder's
@@ -15,7 +17,8 @@ Invariants (the contract in ``http2/connection.py``):
 
 - ``receive`` never raises: every error becomes RST_STREAM (a stream error) or GOAWAY
   with :class:`ConnectionTerminated` (a connection error, after which input is ignored);
-  the server's calls never raise either;
+  the server's calls never raise either, and ``upgrade`` raises only
+  :class:`H2ConnectionError` (the shell answers it with GOAWAY);
 - segmentation independence: the events and the bytes to send are the same however the
   client's bytes are cut;
 - bounded state: between reads at most one incomplete frame is buffered (header and
@@ -35,7 +38,7 @@ from hpack import Encoder
 from bench.fuzz.common import BYTEWISE_MAX, Input, bytewise, cut
 from reference_server.http2 import H2Limits, H2Protocol
 from reference_server.http2 import frames as f
-from reference_server.http2.connection import _CLOSED_MEMORY, _HEAD_CACHE
+from reference_server.http2.connection import _CLOSED_MEMORY, _HEAD_CACHE, H2ConnectionError
 from reference_server.http2.fields import response_head, trailer_block
 from reference_server.http11 import LocalProtocolError
 
@@ -142,9 +145,16 @@ def act(conn: H2Protocol, action: int, arg: int) -> None:
 
 
 def run(steps: list[Step], limits: H2Limits, connect: bool, seed: int | None,
-        ) -> list[tuple[Any, ...]]:
+        upgrade: bytes | None = None) -> list[tuple[Any, ...]]:
     conn = H2Protocol(limits, lambda: 0.0, connect_protocol=connect)
     conn.initiate()
+    if upgrade is not None:
+        # Upgrade: h2c (RFC 7540 §3.2): the HTTP2-Settings payload, then stream 1.
+        try:
+            conn.upgrade(upgrade)
+        except H2ConnectionError as exc:
+            return [("upgrade refused", exc.code)]
+        assert 1 in conn.streams and conn.streams[1].remote_closed
     record: list[tuple[Any, ...]] = [("out", conn.data_to_send())]
     for data, action, arg in steps:
         if seed is None:
@@ -201,12 +211,13 @@ def one_input(data: bytes) -> None:
     seed = source.byte()
     if config & 0x40:
         response_checks(source)
+    upgrade = source.take(source.choice(32)) if config & 0x20 else None
     steps = program(source)
-    whole = run(steps, limits, connect, None)
-    split = run(steps, limits, connect, seed)
+    whole = run(steps, limits, connect, None, upgrade)
+    split = run(steps, limits, connect, seed, upgrade)
     assert split == whole, f"cut at random places:\n{split!r}\nwhole:\n{whole!r}"
     if sum(len(d) for d, _, _ in steps) <= BYTEWISE_MAX:
-        single = run(steps, limits, connect, -1)
+        single = run(steps, limits, connect, -1, upgrade)
         assert single == whole, f"one byte at a time:\n{single!r}\nwhole:\n{whole!r}"
 
 
@@ -229,4 +240,7 @@ def seed_inputs() -> dict[str, bytes]:
         "flow": start + window + ping + headers + answer + rst,
         "continuation": start + continuation + answer,
         "small-limits": b"\x01\x03\x01\x01" + headers + post + headers + answer + answer,
+        # Upgrade: h2c with HTTP2-Settings INITIAL_WINDOW_SIZE=100, then the answer to
+        # stream 1 and a request on stream 3.
+        "upgrade": b"\x21\x03\x06\x00\x04\x00\x00\x00\x64\x01\x01" + answer + post + data,
     }
