@@ -27,11 +27,12 @@ once. ``python3 -m bench.instructions`` counts what a request costs.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from .errors import ProtocolError
 from .events import NEED_DATA, PAUSED, Data, EndOfMessage, Event, Request
-from .grammar import CHUNK_EXT, HEX, TOKEN, list_tokens
+from .grammar import CHUNK_EXT, HEX, TCHAR, list_tokens
 from .head import (
     HOST_CACHE,
     LINE_CACHE,
@@ -45,6 +46,8 @@ from .head import (
 )
 from .limits import Limits
 
+#: A byte that cannot be part of a method (RFC 9110 §5.6.2 tchar).
+_NOT_TCHAR: Final = re.compile(("[^" + TCHAR + "]").encode("ascii"))
 #: Longest chunk-size line (size and extensions) we read before giving up.
 _MAX_CHUNK_LINE: Final = 4096
 #: Chunk sizes are bounded so int() never sees absurd input.
@@ -183,17 +186,24 @@ class RequestParser:
             return self._incomplete_head()
         head_size = end + 4
         if head_size > self._limits.max_head:
-            # A head that arrived whole may be too large because of its request-line:
-            # that one is named 414 (RFC 9112 §3), whatever the segmentation was.
-            if buf.find(b"\r\n", 0, end + 1) > self._limits.max_request_line:
-                raise ProtocolError(414, "request-line too long")
-            raise ProtocolError(431, "request head too large")
+            # Too large: 431, or whatever an incomplete prefix of it showed first (a
+            # request-line too long is a 414, RFC 9112 §3), as if it had come in pieces.
+            raise _prefix_error(buf, 0, end + 3, self._limits) or \
+                ProtocolError(431, "request head too large")
         head = bytes(buf[:end])
         del buf[:head_size]
         self._scanned = 0
         lines = head.split(b"\r\n")
-        check_section(head, lines, "request head")
-        request = self._request(lines)
+        try:
+            check_section(head, lines, "request head")
+            request = self._request(lines)
+        except ProtocolError:
+            # The status must not depend on how the head was segmented: had it come in
+            # pieces, a prefix could have shown an error first (_prefix_error).
+            earlier = _prefix_error(head + b"\r\n\r", 0, end + 3, self._limits)
+            if earlier is not None:
+                raise earlier from None
+            raise
         if self._state == _HEAD:  # no body
             self._state = _END
         return request
@@ -201,35 +211,16 @@ class RequestParser:
     def _incomplete_head(self) -> Event:
         buf = self._buf
         size = len(buf)
-        if self._eof:
-            if size:
-                raise bad("connection closed in the middle of a request head")
-            return NEED_DATA
-        if not size:
-            return NEED_DATA
-        limits = self._limits
-        # The new bytes may already show the head is broken: a bare LF, a request-line
-        # too long (RFC 9112 §3: 414 rather than waiting for the end), a head too large,
-        # or a first word that is no method at all (TLS or junk sent to this port).
-        start = self._scanned - 1 if self._scanned and buf[self._scanned - 1] == 13 \
-            else self._scanned
-        if buf.count(b"\n", start) != buf.count(b"\r\n", start):
-            raise bad("bare LF in the request head")
-        self._scanned = size
-        line_end = buf.find(b"\r\n")
-        if line_end < 0:
-            if size > limits.max_request_line + 1:
-                raise ProtocolError(414, "request-line too long")
-            space = buf.find(b" ", 0, 64)
-            if space < 0:
-                if size >= 64:
-                    raise bad("invalid request-line: no method in the first 64 bytes")
-            elif not TOKEN.fullmatch(buf, 0, space):
-                raise bad("invalid request-line: the method is not a token")
-        elif line_end > limits.max_request_line:
-            raise ProtocolError(414, "request-line too long")
-        if size >= limits.max_head:
-            raise ProtocolError(431, "request head too large")
+        # The new bytes may already show the head is broken (_prefix_error): a bare LF, a
+        # request-line too long (RFC 9112 §3: 414 rather than waiting for the end), a
+        # head too large, or a first word that is no method (TLS or junk on this port).
+        if size > self._scanned:
+            error = _prefix_error(buf, self._scanned, size, self._limits)
+            if error is not None:
+                raise error
+            self._scanned = size
+        if self._eof and size:
+            raise bad("connection closed in the middle of a request head")
         return NEED_DATA
 
     def _request(self, lines: list[bytes]) -> Request:
@@ -425,13 +416,19 @@ class RequestParser:
             self._state = _PAUSED
             return _END_OF_MESSAGE
         end = buf.find(b"\r\n\r\n")
+        max_head = self._limits.max_head
         if end < 0:
-            if len(buf) >= 2 and buf.count(b"\n") != buf.count(b"\r\n"):
+            # A bare LF is reported only when it arrived before the section grew too
+            # large (the order a byte-by-byte arrival would find them in).
+            if (len(buf) >= 2 and buf.count(b"\n") != buf.count(b"\r\n")
+                    and _bare_lf(buf, 0, len(buf)) <= max_head):
                 raise bad("bare LF in the trailer section")
-            if len(buf) > self._limits.max_head:
+            if len(buf) > max_head:
                 raise ProtocolError(431, "trailer section too large")
             return self._need_body_data()
-        if end + 4 > self._limits.max_head:
+        if end + 4 > max_head:
+            if 0 <= _bare_lf(buf, 0, max_head + 1) <= max_head:
+                raise bad("bare LF in the trailer section")
             raise ProtocolError(431, "trailer section too large")
         section = bytes(buf[:end])
         del buf[:end + 4]
@@ -447,3 +444,59 @@ class RequestParser:
         if self._eof:
             raise bad("connection closed before the request body was complete")
         return NEED_DATA
+
+
+def _bare_lf(buf: bytearray | bytes, start: int, end: int) -> int:
+    """The index of the first LF in ``buf[start:end]`` not preceded by a CR, or -1."""
+    i = buf.find(b"\n", start, end)
+    while i > 0 and buf[i - 1] == 13:
+        i = buf.find(b"\n", i + 1, end)
+    return i
+
+
+def _prefix_error(buf: bytearray | bytes, start: int, end: int,
+                  limits: Limits) -> ProtocolError | None:
+    """The error an incomplete request head ``buf[:end]`` shows, knowing its first
+    ``start`` bytes showed none; None when it shows none yet.
+
+    Four things can be told before a head is complete: a bare LF (RFC 9112 §2.2), a
+    request-line over the limit (414, §3), a byte that cannot belong to the method
+    before its SP (400), a head over the limit (431). When several show in the same
+    bytes, the error is the one a byte-by-byte arrival would have met first (the
+    shortest prefix showing it; at equal length, in that order), so the status never
+    depends on how TCP cut the stream.
+    Off the hot path: a head that arrives whole and valid never gets here.
+    """
+    found: list[tuple[int, int, ProtocolError]] = []  # (prefix length, order, error)
+    # A bare LF: the prefix that ends with it.
+    scan = start - 1 if start and buf[start - 1] == 13 else start
+    if buf.count(b"\n", scan, end) != buf.count(b"\r\n", scan, end):
+        lf = _bare_lf(buf, start, end)
+        if lf >= 0:
+            found.append((lf + 1, 0, bad("bare LF in the request head")))
+    # Where the request-line ends, if it does: prefixes shorter than crlf + 2 hold no
+    # complete request-line.
+    crlf = buf.find(b"\r\n", 0, end)
+    line_ends = crlf + 2 if crlf >= 0 else end + 1
+    # A request-line too long: a prefix of max_request_line + 2 bytes without CRLF.
+    length = limits.max_request_line + 2
+    if start < length <= end and length < line_ends:
+        found.append((length, 1, ProtocolError(414, "request-line too long")))
+    # The method (RFC 9110 §9.1: a token) ends at the first SP; any other byte that is
+    # no tchar before it shows the request-line is broken (TLS or junk sent to this
+    # port shows at its first byte). A CR first may still be an empty line (§2.2).
+    if buf.find(b" ", 0, start) < 0:  # the method was not complete before ``start``
+        # (From 0 when the head starts with a CR: it stays undecided for one byte only.)
+        other = _NOT_TCHAR.search(buf, 0 if buf[:1] == b"\r" else start, end)
+        if other is not None:
+            at = other.start()
+            if buf[at] == 13 and at == 0:
+                if end > 1 and buf[1] != 10:
+                    found.append((2, 2, bad("bare CR in the request head")))
+            elif buf[at] != 32 or at == 0:
+                found.append((at + 1, 2, bad("invalid request-line: the method is not "
+                                             "a token")))
+    # A head too large.
+    if start < limits.max_head <= end:
+        found.append((limits.max_head, 3, ProtocolError(431, "request head too large")))
+    return min(found, key=lambda item: item[:2])[2] if found else None

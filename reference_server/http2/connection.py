@@ -32,6 +32,7 @@ client debugging against us) reads the code.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 from typing import Final
@@ -57,6 +58,10 @@ _CLOSED_MEMORY: Final = 256
 _ONE_BYTE_INDEXED: Final = bytes(range(0x80, 0xFF))
 #: Request heads cached per connection (see ``H2Protocol._decode``).
 _HEAD_CACHE: Final = 32
+#: An object's default repr in an exception message (hpack writes "from <memory at
+#: 0x7f...>" when an integer does not decode): the GOAWAY's debug data would hand the
+#: client an address of the server's heap, and would differ from run to run.
+_OBJECT_REPR: Final = re.compile(r" (?:from )?<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 class H2ConnectionError(Exception):
@@ -586,7 +591,8 @@ class H2Protocol:
         except OversizedHeaderListError:
             raise H2ConnectionError(f.ENHANCE_YOUR_CALM, "header list too large") from None
         except (HPACKError, IndexError, ValueError, UnicodeDecodeError) as exc:
-            raise H2ConnectionError(f.COMPRESSION_ERROR, f"header block: {exc}") from None
+            reason = _OBJECT_REPR.sub("", str(exc))
+            raise H2ConnectionError(f.COMPRESSION_ERROR, f"header block: {reason}") from None
 
     def _trailers(self, sid: int, stream: Stream, fields: list[tuple[bytes, bytes]],
                   end_stream: bool) -> None:

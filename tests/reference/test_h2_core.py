@@ -175,6 +175,23 @@ def test_hpack_failure_is_a_compression_error() -> None:
     assert peer.feed(peer.headers(3, GET)) == [], "nothing is read after GOAWAY"
 
 
+def test_goaway_debug_data_carries_no_address_of_the_server() -> None:
+    """RFC 9113 §6.8: GOAWAY's debug data is for diagnostics; an HPACK integer that does
+    not end made hpack's message say "from <memory at 0x7f...>", which went to the
+    client as is: an address in the server's heap, and text that differed between two
+    runs on the same bytes (found by bench/fuzz/h2.py)."""
+    peer = Peer()
+    peer.sent()
+    bad = HeadersFrame(1, b"\x82\xff\xff")  # an indexed field whose integer never ends
+    bad.flags.add("END_HEADERS")
+    events = peer.feed(bad)
+    assert isinstance(events[-1], ConnectionTerminated)
+    goaway = [x for x in peer.sent() if isinstance(x, GoAwayFrame)][-1]
+    assert goaway.error_code == f.COMPRESSION_ERROR
+    assert goaway.additional_data.startswith(b"header block: Unable to decode HPACK integer")
+    assert b"0x" not in goaway.additional_data and b"<" not in goaway.additional_data
+
+
 def test_send_data_respects_the_windows() -> None:
     peer = Peer()
     settings = SettingsFrame(0, settings={f.INITIAL_WINDOW_SIZE: 10})

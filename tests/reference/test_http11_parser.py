@@ -1331,3 +1331,77 @@ def test_eof_in_content_length_body():
     events = assert_status(get(b"Content-Length: 10", method=b"POST", body=b"abc"), 400,
                            eof=True)
     assert body_of(events) == b"abc"
+
+
+# -- the status does not depend on segmentation (found by bench/fuzz/http11.py) --------
+
+
+@pytest.mark.parametrize(("raw", "limits", "status"), [
+    # A first word that is no method, in a head too large: the method shows first
+    # (at its SP, byte 16), the size only at byte 48.
+    (b"b%20c?x=1&y=%2F HTTP/1.1\r\nHost: localhost:8000\r\nUser-Agent: fuzz\r\n\r\n",
+     Limits(max_request_line=32, max_head=48, max_fields=1), 400),
+    # A bare LF early in a head that is too large.
+    (b"GET / HTTP/1.1\r\nA: 1\nB: " + b"b" * 100 + b"\r\n\r\n", Limits(max_head=64), 400),
+    # A bare LF after the head grew too large: the 431 came first.
+    (b"GET / HTTP/1.1\r\nB: " + b"b" * 100 + b"\nC: 1\r\n\r\n", Limits(max_head=64), 431),
+    # A request-line too long that also holds a control character: the 414 shows
+    # before the line is complete, the control character only with the whole head.
+    (b"GET /" + b"a" * 40 + b"\x01 HTTP/1.1\r\nHost: a\r\n\r\n", Limits(max_request_line=20),
+     414),
+    # A method that is no token, and too many fields: the method shows first.
+    (b"G(T / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", Limits(max_fields=1), 400),
+])
+def test_head_error_status_does_not_depend_on_segmentation(raw, limits, status):
+    """RFC 9112 §2.2, §3, RFC 6585 §5: a head broken in several ways gets the status of
+    the first fault a byte-by-byte arrival meets, whether it arrives whole, in two
+    pieces or one byte at a time (it used to get 431 whole and 400 byte by byte)."""
+    assert_status(raw, status, limits)
+    assert_status(raw, status, limits, chunks=[len(raw) // 2])
+    assert_status(raw, status, limits, chunks=range(len(raw)))
+
+
+@pytest.mark.parametrize(("trailers", "status"), [
+    (b"a: 1\nb: " + b"x" * 200 + b"\r\n\r\n", 400),  # bare LF before the limit
+    (b"b: " + b"x" * 200 + b"\nc: 1\r\n\r\n", 431),  # bare LF after it
+])
+def test_trailer_error_status_does_not_depend_on_segmentation(trailers, status):
+    """RFC 9112 §2.2, §7.1.2, RFC 6585 §5: the same for a trailer section."""
+    raw = chunked(b"0\r\n" + trailers)
+    limits = Limits(max_head=100)
+    assert_status(raw, status, limits)
+    assert_status(raw, status, limits, chunks=range(len(raw)))
+
+
+def test_a_long_method_is_accepted_however_the_head_arrives():
+    """RFC 9110 §9.1: a method is a token, of any length. One of 88 characters used to
+    be refused (400) when the head came in pieces, the first 64 bytes holding no SP, and
+    accepted when it came whole (found by bench/fuzz/http11.py)."""
+    method = b"GET" + b"O" * 85
+    raw = get(method=method)
+    for chunks in (None, [70], range(len(raw))):
+        assert first_request(raw) is not None
+        events, error = collect(raw, chunks=chunks)
+        assert error is None and isinstance(events[0], Request), (chunks, error)
+        assert events[0].method == method
+
+
+@pytest.mark.parametrize("raw", [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS
+                                 b"GE\x00T / HTTP/1.1\r\n", b"\rGET / HTTP/1.1\r\n"])
+def test_junk_before_the_method_is_refused_at_once(raw):
+    """RFC 9112 §3: bytes that cannot begin a request-line (a TLS ClientHello on the
+    plaintext port, a NUL in the method, a bare CR first) are refused as soon as they
+    arrive, without waiting for the rest of a head."""
+    parser = RequestParser()
+    parser.feed(raw)
+    with pytest.raises(ProtocolError) as info:
+        parser.next_event()
+    assert info.value.status == 400
+
+
+def test_an_empty_line_before_the_request_line_byte_by_byte():
+    """RFC 9112 §2.2: a CRLF before the request-line is ignored, also when its CR arrives
+    alone."""
+    raw = b"\r\n" + get()
+    events, error = collect(raw, chunks=range(len(raw)))
+    assert error is None and isinstance(events[0], Request)

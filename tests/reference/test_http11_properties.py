@@ -16,20 +16,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.fuzz.http11 import STATUSES
+from bench.fuzz.http11 import run as drive
 from reference_server.http11 import (
-    NEED_DATA,
     PAUSED,
     Data,
     EndOfMessage,
     Event,
-    ProtocolError,
+    Limits,
     Request,
-    RequestParser,
 )
 from tests.reference.test_http11_parser import collect, parse_all
-
-#: Every status the parser may answer (errors.py): RFC 9110 §15.5/§15.6, RFC 6585 §5.
-STATUSES = {400, 413, 414, 417, 431, 501, 505}
 
 # RFC 9110 §5.6.2 tchar.
 TCHAR = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters
@@ -308,43 +305,13 @@ def test_valid_requests_any_split(requests, data):
 
 
 def run_arbitrary(raw: bytes, cut: list[int]) -> None:
-    """Feed ``raw`` split at ``cut`` then EOF; at most len(raw)+10 next_event calls per
-    feed. Only events or ProtocolError may come out; the error is sticky."""
-    parser = RequestParser()
-    events: list[Event] = []
+    """Feed ``raw`` split at ``cut`` then EOF, with the fuzz target's driver
+    (bench/fuzz/http11.py): only events or a sticky ProtocolError with a documented
+    status may come out, in the event grammar, with bounded buffering and a bounded
+    number of next_event calls per feed."""
     cuts = sorted({i for i in cut if 0 < i < len(raw)})
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
-    pieces = [p for p in pieces if p] + [b""]
-    budget = len(raw) + 10
-    error: ProtocolError | None = None
-    for piece in pieces:
-        parser.feed(piece)
-        for _ in range(budget):
-            try:
-                event = parser.next_event()
-            except ProtocolError as exc:
-                error = exc
-                break
-            if event is NEED_DATA:
-                break
-            assert isinstance(event, Request | Data | EndOfMessage) or event is PAUSED, event
-            events.append(event)
-            if event is PAUSED:
-                parser.start_next_cycle()
-        else:
-            raise AssertionError(f"no NEED_DATA within {budget} calls")
-        if error is not None:
-            break
-    check_grammar(events)
-    if error is not None:
-        assert error.status in STATUSES, error
-        for _ in range(2):
-            try:
-                parser.next_event()
-            except ProtocolError as again:
-                assert again.status == error.status
-            else:
-                raise AssertionError("next_event() after a ProtocolError did not raise")
+    drive([p for p in pieces if p], Limits())
 
 
 # Pieces of HTTP syntax, so that random input often gets past the request-line.
