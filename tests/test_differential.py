@@ -278,6 +278,22 @@ def test_strict_reading_per_server():
     assert cluster is not None and cluster.strict_servers() == {"a": True, "b": False}
 
 
+def test_strict_accept_is_judged_on_the_messages_the_case_holds():
+    """A field the strict reading ignores (Transfer_Encoding is another field) leaves the
+    chunked body as the next request-line: a 400 to those leftover bytes after the one
+    request was served is no refusal of the case, but a 400 before it was served is."""
+    served_then_400 = Interpretation((_req(""),), (200, 400), closed="closed")
+    clusters = Clusters()
+    cluster = clusters.add(_case(0, "te/name-underscore"),
+                           {"a": served_then_400, "b": REFUSED, "c": OK})
+    assert cluster is not None
+    assert cluster.strict_servers() == {"a": True, "b": False, "c": True}
+    # A pipelined pair whose second request was refused: only one of two was accepted.
+    pair = Case(1, "pipelined", ("te/name-underscore",), b"x", requests=2)
+    cluster = clusters.add(pair, {"a": served_then_400, "b": REFUSED})
+    assert cluster is not None and cluster.strict_servers() == {"a": False, "b": False}
+
+
 # --- shrinking -------------------------------------------------------------------------------
 
 SMUGGLE = (b"POST / HTTP/1.1\r\nHost: h\r\nx-probe-id: " + PLACEHOLDER

@@ -32,7 +32,7 @@ from typing import Any
 from conformance.differential import ws
 from conformance.differential.generate import PLACEHOLDER, Case
 from conformance.differential.rfc import Ruling, rulings, strict_outcome
-from conformance.differential.run import Interpretation
+from conformance.differential.run import AppRequest, Interpretation
 
 CLASS_ORDER = ("desync", "crash", "divergent", "split", "minor")
 FRAMING_FAMILIES = frozenset({"framing", "te", "cl", "chunk", "eol", "fold", "trailer",
@@ -191,9 +191,15 @@ class Cluster:
             return {name: None if view.outcome == "waiting" else view.outcome == "accepted"
                     for name, view in views.items()}
         if strict == "accept":
+            # Accepting is judged on the messages the case holds: an error answer to
+            # bytes left over after all of them were served (a body the strict reading
+            # does not frame, read as the next request-line) is no refusal of the case.
+            # The example's views, since a shrunk reproducer may hold fewer requests.
+            wanted = self.example.requests
             return {name: None if view.outcome == "waiting" else
-                    view.outcome == "accepted" and not view.errored
-                    for name, view in views.items()}
+                    view.outcome == "accepted" and (
+                        not view.errored or _complete_requests(view) >= wanted)
+                    for name, view in self.views.items()}
         return {name: None if view.outcome == "waiting" else
                 view.outcome == "rejected" or view.errored for name, view in views.items()}
 
@@ -280,3 +286,7 @@ class Clusters:
     def ranked(self) -> list[Cluster]:
         return sorted(self.by_id.values(), key=lambda c: c.interest)
 
+
+def _complete_requests(view: Interpretation) -> int:
+    """How many requests reached the app with their whole body."""
+    return sum(1 for seen in view.app if isinstance(seen, AppRequest) and seen.body is not None)
