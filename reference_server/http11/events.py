@@ -45,7 +45,8 @@ class Request:
         self.method = method
         #: The request-target exactly as sent.
         self.target = target
-        #: b"1.1" or b"1.0" (other versions are refused with 505).
+        #: b"1.1" or b"1.0" (HTTP/1.2 to 1.9 are read as 1.1, RFC 9110 §2.5; other major
+        #: versions are refused with 505).
         self.http_version = http_version
         self.headers = headers
         self.raw_path = raw_path

@@ -132,7 +132,12 @@ def parse_request_line(line: bytes) -> RequestLine:
     elif version == b"HTTP/1.0":
         http_version = b"1.0"
     elif VERSION.fullmatch(version):
-        raise ProtocolError(505, "HTTP version not supported")
+        # RFC 9110 §2.5: a higher minor version of a major version we implement SHOULD be
+        # processed as the highest minor version we conform to (HTTP/1.2 as 1.1); 505
+        # (§15.6.6) is for a major version we do not implement.
+        if version[5:6] != b"1":
+            raise ProtocolError(505, "HTTP version not supported")
+        http_version = b"1.1"
     else:
         raise bad("invalid HTTP version")
     raw_path, query_string, authority = split_target(method, target)
@@ -187,22 +192,18 @@ def split_target(method: bytes, target: bytes) -> tuple[bytes, bytes, bytes | No
 
 
 def parse_content_length(value: bytes, previous: int | None) -> int:
-    """RFC 9112 §6.3: Content-Length is digits; a list of equal values (or equal
-    duplicated fields) is one value; anything else is unrecoverable framing."""
-    lengths = {item.strip(b" \t") for item in value.split(b",")} if b"," in value \
-        else {value}
-    length: int | None = previous
-    for item in lengths:
-        if not item.isdigit():  # bytes.isdigit() is ASCII digits only
-            raise bad("invalid Content-Length")
-        if len(item.lstrip(b"0")) > _MAX_CL_DIGITS:
-            raise bad("Content-Length too large")
-        number = int(item)
-        if length is not None and number != length:
-            raise bad("conflicting Content-Length values")
-        length = number
-    assert length is not None
-    return length
+    """RFC 9112 §6.3 item 5, RFC 9110 §8.6: Content-Length is 1*DIGIT; anything else is
+    unrecoverable framing. A list of values or a repeated field, even of equal values, is
+    refused too: §8.6 lets a recipient "either reject the message as invalid or replace
+    that invalid field value with a single instance", and refusing is the reading under
+    which no two parties on the path can frame the body differently."""
+    if previous is not None:
+        raise bad("Content-Length repeated")
+    if not value.isdigit():  # bytes.isdigit() is ASCII digits only
+        raise bad("Content-Length is a list" if b"," in value else "invalid Content-Length")
+    if len(value.lstrip(b"0")) > _MAX_CL_DIGITS:
+        raise bad("Content-Length too large")
+    return int(value)
 
 
 def chunked_coding(codings: list[bytes], content_length: int | None,

@@ -89,8 +89,8 @@ class RequestParser:
     """
 
     __slots__ = (
-        "_body_seen", "_buf", "_eof", "_error", "_limits", "_max_body", "_remaining",
-        "_scanned", "_state", "_trailer_fields",
+        "_body_seen", "_buf", "_empty_line_skipped", "_eof", "_error", "_limits",
+        "_max_body", "_remaining", "_scanned", "_state", "_trailer_fields",
     )
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -107,6 +107,8 @@ class RequestParser:
         #: How much of the buffer was already searched for the end of the head.
         self._scanned = 0
         self._trailer_fields: list[tuple[bytes, bytes]] = []
+        #: The empty line RFC 9112 §2.2 lets precede this request-line was skipped.
+        self._empty_line_skipped = False
 
     # -- input -------------------------------------------------------------------------
 
@@ -146,6 +148,7 @@ class RequestParser:
             raise RuntimeError("start_next_cycle() before the request was read to its end")
         self._state = _HEAD
         self._scanned = 0
+        self._empty_line_skipped = False
         return len(self._buf)
 
     # -- output ------------------------------------------------------------------------
@@ -176,10 +179,14 @@ class RequestParser:
     def _next_head(self) -> Event:
         buf = self._buf
         # RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before
-        # the request-line (some clients send a CRLF after a POST body).
-        while buf.startswith(b"\r\n"):
+        # the request-line (some clients send a CRLF after a POST body). One, and no
+        # more: a second is no client's habit but bytes out of step with the framing.
+        if buf.startswith(b"\r\n"):
+            if self._empty_line_skipped or buf.startswith(b"\r\n", 2):
+                raise bad("more than one empty line before the request-line")
             del buf[:2]
             self._scanned = 0
+            self._empty_line_skipped = True
         scanned = self._scanned
         end = buf.find(b"\r\n\r\n", scanned - 3 if scanned > 3 else 0)
         if end < 0:

@@ -291,9 +291,10 @@ def request_head(block: list[tuple[bytes, bytes]], connect_protocol: bool) -> Re
                 raise Malformed("te other than 'trailers'")
             head.te_trailers = True
         elif name == b"content-length":
-            if not value.isdigit() or (head.content_length is not None
-                                       and int(value) != head.content_length):
-                raise Malformed("invalid content-length")
+            # RFC 9110 §8.6 as over HTTP/1.1 (http11.head.parse_content_length): digits,
+            # once; a repeated field, even of an equal value, is refused (a MAY).
+            if not value.isdigit() or head.content_length is not None:
+                raise Malformed("invalid or repeated content-length")
             head.content_length = int(value)
         elif name == b"host":
             if host is not None:

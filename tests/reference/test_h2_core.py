@@ -150,8 +150,11 @@ def test_same_events_whatever_the_split() -> None:
     [*GET, ("host", "other.test")],
     [(":method", "GÉT"), *GET[1:]],
     [(":method", "GE T"), *GET[1:]],
+    [*GET, ("content-length", "0"), ("content-length", "0")],
+    [*GET, ("content-length", "+0")],
 ], ids=["uppercase", "connection", "te", "pseudo-after-regular", "no-method", "dup-method",
-        "whitespace", "host-differs", "method-not-ascii", "method-not-token"])
+        "whitespace", "host-differs", "method-not-ascii", "method-not-token",
+        "content-length-repeated", "content-length-not-digits"])
 def test_malformed_request_is_a_stream_error(fields: list[tuple[str, str]]) -> None:
     """RFC 9113 §8.1.1: RST_STREAM PROTOCOL_ERROR, nothing for the app, the connection
     goes on."""

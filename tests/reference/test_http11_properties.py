@@ -269,8 +269,9 @@ def valid_request(draw: st.DrawFn) -> tuple[bytes, Expected]:
         expect_continue=expect_continue, te_trailers=te_trailers, body=body,
         authority=authority, trailers=trailers,
     )
-    # RFC 9112 §2.2: an empty line before the request-line is ignored.
-    prefix = draw(st.sampled_from([b"", b"", b"", b"\r\n", b"\r\n\r\n"]))
+    # RFC 9112 §2.2: an empty line before the request-line is ignored (one: a second is
+    # refused, test_http11_parser.test_a_second_leading_empty_line_is_refused).
+    prefix = draw(st.sampled_from([b"", b"", b"", b"\r\n"]))
     return prefix + head + wire_body, expected
 
 
