@@ -38,6 +38,7 @@ import ast
 import contextlib
 import dataclasses
 import difflib
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -332,30 +333,37 @@ def _interrupt(proc: subprocess.Popen[bytes]) -> bytes:
     return out
 
 
+FAILED = (1, 2)
+"""pytest's exit statuses for "the tests found a fault": 1, tests failed (the conformance
+plugin exits 1 on a failed or errored case); 2, the run was stopped, which is what ``-x``
+after a failure, a collection error (a mutant that breaks an import) and a server under
+test that never starts (the plugin stops the session) give. 3 (internal error), 4 (usage
+error) and 5 (no tests) are the harness's fault."""
+
+
 def judge_stage(stage: str, tree: Path, work: Path, module: str | None,
                 timeout: float) -> dict[str, Any]:
     """One stage against whatever is in ``tree`` now: killed, survived, flaky or broken.
 
-    Exit status 1 is a test failure (the conformance plugin exits 1 on a failed or errored
-    case); 2 is pytest interrupted, which ``-x`` also reports after a failure. Anything else
-    non-zero (usage or internal error) is the harness's fault: ``broken``, never counted."""
+    A failure is re-run to see it reproduce: the failing tests alone, or the whole stage
+    when no test is named (the session stopped before any test failed)."""
     first = run_command(stage_command(stage, tree, work, module), tree, timeout)
     record: dict[str, Any] = {"seconds": round(first.seconds, 1), "summary": first.summary}
     if first.code is None:
         return {**record, "outcome": "killed", "how": f"timeout after {timeout:.0f} s"}
     if first.code == 0:
         return {**record, "outcome": "survived"}
-    failing = first.failing
-    if first.code not in (1, 2) or not failing:
+    if first.code not in FAILED:
         return {**record, "outcome": "broken", "how": f"exit {first.code}",
                 "tail": first.output[-3000:]}
+    failing = first.failing
     again = run_command(stage_command(stage, tree, work, module, failing), tree, timeout)
     record.update(failing=failing, seconds=round(first.seconds + again.seconds, 1),
                   tail=first.output[-3000:])
-    if again.code is None or again.code == 1:
-        how = "timeout on re-run" if again.code is None else "reproduced"
+    if again.code is None or again.code in FAILED:
+        how = "timeout on re-run" if again.code is None else f"reproduced (exit {again.code})"
         return {**record, "outcome": "killed", "how": how}
-    if again.code != 0:  # e.g. 4: pytest could not find the failing test again
+    if again.code != 0:
         return {**record, "outcome": "broken", "how": f"re-run exit {again.code}",
                 "tail": again.output[-3000:]}
     return {**record, "outcome": "flaky", "how": "failing tests passed when re-run alone"}
@@ -468,6 +476,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     """Both stages on the unmutated tree: they must pass, and their time sets the pace."""
     work = Work(args.work)
     work.require()
+    with exclusive(work):
+        return run_baseline(work, args)
+
+
+def run_baseline(work: Work, args: argparse.Namespace) -> int:
     work.restore()
     probe = subprocess.run([sys.executable, "-c", "import reference_server;"
                             "print(reference_server.__file__)"], cwd=work.tree, timeout=60,
@@ -486,8 +499,25 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return status
 
 
+@contextlib.contextmanager
+def exclusive(work: Work) -> Iterator[None]:
+    """One run per work directory: two would mutate the same copy at once."""
+    with (work.path / "lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"another run is using {work.path}") from None
+        yield
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     work = Work(args.work)
+    work.require()
+    with exclusive(work):
+        return run_mutants(work, args)
+
+
+def run_mutants(work: Work, args: argparse.Namespace) -> int:
     mutants = work.mutants()
     wanted = set(args.ids or ())
     unknown = wanted - {m.id for m in mutants}
@@ -634,6 +664,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m bench.mutation",
                                      description=__doc__.split("\n\n")[0])
@@ -665,6 +699,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "timeout", 1) <= 0 or (getattr(args, "limit", None) or 0) < 0:
         parser.error("--timeout must be positive and --limit not negative")
+    # SIGTERM stops a run like ^C (a background run may have SIGINT ignored): the mutant is
+    # taken out of the copy and the test run's processes are stopped.
+    signal.signal(signal.SIGTERM, _stop)
     handler = {"init": cmd_init, "baseline": cmd_baseline, "run": cmd_run,
                "report": cmd_report}[args.command]
     try:
