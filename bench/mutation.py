@@ -381,6 +381,7 @@ class Work:
         self.sample_file = path / "sample.json"
         self.results_file = path / "results.jsonl"
         self.pristine = path / "pristine"
+        self.baseline_file = path / "baseline.json"
 
     def require(self) -> None:
         if not self.sample_file.is_file():
@@ -490,12 +491,16 @@ def run_baseline(work: Work, args: argparse.Namespace) -> int:
     if not probe.stdout.startswith(str(work.tree)):
         raise UsageError("the tree's reference_server is not the one imported")
     status = 0
+    summaries = {}
     for stage in STAGES:
         result = judge_stage(stage, work.tree, work.path, None, args.timeout)
         print(f"{stage}: {result['outcome']} in {result['seconds']} s  {result['summary']}")
+        summaries[stage] = result["summary"]
         if result["outcome"] != "survived":
             print(result.get("tail", ""))
             status = 1
+    if not status:
+        work.baseline_file.write_text(json.dumps(summaries))
     return status
 
 
@@ -657,10 +662,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     listed = s.survivors + [m for m in s.project_killed if args.all]
     flaky = {m.id for m in mutants
              if "flaky" in {results.get((m.id, st), {}).get("outcome") for st in STAGES}}
+    baseline = (json.loads(work.baseline_file.read_text())
+                if work.baseline_file.is_file() else {})
     print(f"\nsurvivors ({len(s.survivors)}):")
     for m in listed:
         mark = " (flaky)" if m.id in flaky else ""
-        print(f"\n{m.id} {m.module}:{m.line} {m.short_operator}{mark}\n{m.diff}")
+        print(f"\n{m.id} {m.module}:{m.line} {m.short_operator}{mark}")
+        for stage in STAGES:
+            summary = results.get((m.id, stage), {}).get("summary", "")
+            if baseline.get(stage) and summary and summary != baseline[stage]:
+                # Not a kill, but the suite saw something: a pass turned non-strict or n/a.
+                print(f"  {stage} noticed without failing: {summary} "
+                      f"(unmutated: {baseline[stage]})")
+        print(m.diff)
     return 0
 
 
