@@ -621,12 +621,12 @@ def scores(mutants: list[Mutant], results: dict[tuple[str, str], dict[str, Any]]
         project = results.get((m.id, "project"), {}).get("outcome")
         if is_equivalent(m, equivalents):
             out.equivalent.append(m)
-        elif suite is None or (suite != "killed" and project is None):
-            out.pending.append(m)
-        elif suite == "broken" or project == "broken":
-            out.broken.append(m)
         elif suite == "killed":
-            out.suite_killed.append(m)
+            out.suite_killed.append(m)  # whatever an earlier project stage said
+        elif suite is None or (suite != "broken" and project is None):
+            out.pending.append(m)
+        elif "broken" in (suite, project):
+            out.broken.append(m)
         elif project == "killed":
             out.project_killed.append(m)
         else:
@@ -726,6 +726,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; `run` resumes where it stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `report | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def test_scores_leave_out_equivalents_and_unjudged_mutants() -> None:
         ("m3", "suite", "flaky"), ("m3", "project", "survived"),
         ("m4", "suite", "survived"),                      # project stage not run yet
         ("m5", "suite", "broken"), ("m5", "project", "survived"),
-        ("m6", "suite", "killed"),
+        ("m6", "suite", "killed"), ("m6", "project", "broken"),   # an older project run
         ("m7", "suite", "survived"), ("m7", "project", "survived"),
     )
     equivalents = [{"module": "reference_server/lifespan.py", "operator": "NumberReplacer",
