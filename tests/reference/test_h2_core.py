@@ -244,6 +244,22 @@ def test_oversized_data_resets_the_stream_and_the_connection_goes_on() -> None:
     assert any(isinstance(x, PingFrame) and "ACK" in x.flags for x in out)
 
 
+def test_oversized_data_behind_another_frame_resets_only_its_stream() -> None:
+    """The oversized frame's stream id is read at the frame's own offset in the read
+    buffer, wherever it starts: behind a PING in the same read it is still a stream error
+    (mutation testing found only frames at offsets 0 and 24 checked, where a wrong
+    offset computation gives the right answer by chance)."""
+    peer = Peer()
+    peer.feed(peer.headers(1, [*GET[:3], (":path", "/")], end_stream=False))
+    peer.sent()
+    big = DataFrame(1, b"x" * 16385).serialize()
+    peer.feed(PingFrame(0, b"12345678").serialize() + big[:5000])
+    peer.feed(big[5000:])
+    out = peer.sent()
+    assert rst_codes(out) == [(1, f.FRAME_SIZE_ERROR)]
+    assert goaway_code(out) is None
+
+
 def test_oversized_headers_frame_is_a_connection_error() -> None:
     peer = Peer()
     peer.sent()
