@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.rawh2 import connect as h2_connect
 from conformance.testcert import TEST_CERT, TEST_KEY
 from tests.reference.server_process import ServerProcess
 
@@ -492,3 +493,21 @@ def test_chromium_page_and_websocket_over_h2(tls_server: Server, tmp_path: Path,
     assert any("permessage-deflate" in offer for offer in ws["offered_extensions"]), ws
     # One connection carried the page, the WebSocket stream and the report.
     assert ws["client_port"] == report["client_port"], (ws, report)
+
+
+def test_plain_connect_is_an_http_request(plain_server: Server) -> None:
+    """A plain CONNECT over h2 (RFC 9113 §8.5: no :scheme, no :path) is an ordinary
+    request to the app, method CONNECT with an empty path; only an extended CONNECT (with
+    :protocol, RFC 8441) is a WebSocket. Mutation testing found the two told apart by an
+    ``and`` that could be an ``or`` unnoticed."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5)
+    try:
+        sid = conn.new_stream()
+        conn.send_headers(sid, [(b":method", b"CONNECT"), (b":authority", b"example.com:443")],
+                          end_stream=True)
+        response = conn.read_stream(sid)
+    finally:
+        conn.abort()
+    assert response.status == 200, response
+    echoed = json.loads(response.body)
+    assert (echoed["method"], echoed["path"], echoed["http_version"]) == ("CONNECT", "", "2")
