@@ -260,6 +260,20 @@ def test_oversized_data_behind_another_frame_resets_only_its_stream() -> None:
     assert goaway_code(out) is None
 
 
+def test_a_clients_goaway_leaves_its_own_streams_alone() -> None:
+    """A client's GOAWAY (RFC 9113 §6.8) only refuses streams *we* would initiate (pushes):
+    it is no error, its open request is still answered and the connection is not torn
+    down (mutation testing: GOAWAY dispatched to the CONTINUATION handler went unseen)."""
+    peer = Peer()
+    peer.sent()
+    peer.feed(peer.headers(1, [*GET[:3], (":path", "/")], end_stream=False))
+    events = peer.feed(GoAwayFrame(0, last_stream_id=0, error_code=f.NO_ERROR))
+    assert not any(isinstance(e, ConnectionTerminated) for e in events), events
+    assert goaway_code(peer.sent()) is None
+    peer.core.send_headers(1, peer.encoder.encode([(":status", "200")]), True)
+    assert [x.stream_id for x in peer.sent() if isinstance(x, HeadersFrame)] == [1]
+
+
 def test_oversized_headers_frame_is_a_connection_error() -> None:
     peer = Peer()
     peer.sent()
