@@ -537,7 +537,7 @@ def run_mutants(work: Work, args: argparse.Namespace) -> int:
     for mutant in mutants:
         if wanted and mutant.id not in wanted:
             continue
-        for stage in STAGES:
+        for stage in args.stages or STAGES:
             results = work.results()
             if not needs_run(results, mutant.id, stage, args.recheck or bool(wanted)):
                 continue
@@ -703,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--ids", nargs="+", help="only these mutants (and run them again)")
             p.add_argument("--recheck", action="store_true",
                            help="run survived and flaky mutants again")
+            p.add_argument("--stage", dest="stages", action="append", choices=STAGES,
+                           help="only this stage (repeatable; default both): after adding "
+                                "unit tests, `--stage project` re-judges just that stage")
             p.add_argument("--sync-tests", action="store_true", help="first copy conformance/, "
                            "tests/ and fixtures/ from the source checkout (new tests)")
         if name == "report":
