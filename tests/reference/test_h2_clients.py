@@ -35,7 +35,9 @@ from typing import Any
 
 import httpx
 import pytest
+from hyperframe.frame import PushPromiseFrame
 
+from conformance.rawh2 import Setting
 from conformance.rawh2 import connect as h2_connect
 from conformance.testcert import TEST_CERT, TEST_KEY
 from tests.reference.server_process import ServerProcess
@@ -511,3 +513,26 @@ def test_plain_connect_is_an_http_request(plain_server: Server) -> None:
     assert response.status == 200, response
     echoed = json.loads(response.body)
     assert (echoed["method"], echoed["path"], echoed["http_version"]) == ("CONNECT", "", "2")
+
+
+def test_server_push_promises_and_serves_the_path(plain_server: Server) -> None:
+    """http.response.push (ASGI extensions.rst, HTTP/2 Server Push) to a client that
+    allows pushes: a PUSH_PROMISE for a GET of the path, then its response from a new
+    application call. The suite judges push as SHOULD (a failure is only non-strict);
+    for the reference server, which offers the extension, it is a feature. Mutation
+    testing found its argument check able to raise TypeError on every push unnoticed."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5,
+                      settings={Setting.ENABLE_PUSH: 1})
+    try:
+        sid = conn.request("GET", "/push")
+        conn.read_stream(sid)
+        promises = [x for x in conn.received if isinstance(x, PushPromiseFrame)]
+        assert len(promises) == 1, conn.frame_log
+        promised = promises[0].promised_stream_id
+        assert dict(conn.decoded[promised][0])[b":path"] == b"/pushed"
+        pushed = conn.read_stream(promised)
+    finally:
+        conn.abort()
+    assert pushed.status == 200, pushed
+    echoed = json.loads(pushed.body)
+    assert (echoed["method"], echoed["path"]) == ("GET", "/pushed")
