@@ -51,7 +51,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -473,15 +473,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_baseline(args: argparse.Namespace) -> int:
-    """Both stages on the unmutated tree: they must pass, and their time sets the pace."""
-    work = Work(args.work)
-    work.require()
-    with exclusive(work):
-        return run_baseline(work, args)
-
-
 def run_baseline(work: Work, args: argparse.Namespace) -> int:
+    """Both stages on the unmutated tree: they must pass, and their time sets the pace."""
     work.restore()
     probe = subprocess.run([sys.executable, "-c", "import reference_server;"
                             "print(reference_server.__file__)"], cwd=work.tree, timeout=60,
@@ -515,11 +508,15 @@ def exclusive(work: Work) -> Iterator[None]:
         yield
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    work = Work(args.work)
-    work.require()
-    with exclusive(work):
-        return run_mutants(work, args)
+def locked(command: Callable[[Work, argparse.Namespace], int],
+           ) -> Callable[[argparse.Namespace], int]:
+    """``command`` on ``--work``, holding its lock (:func:`exclusive`)."""
+    def handler(args: argparse.Namespace) -> int:
+        work = Work(args.work)
+        work.require()
+        with exclusive(work):
+            return command(work, args)
+    return handler
 
 
 def run_mutants(work: Work, args: argparse.Namespace) -> int:
@@ -719,8 +716,8 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM stops a run like ^C (a background run may have SIGINT ignored): the mutant is
     # taken out of the copy and the test run's processes are stopped.
     signal.signal(signal.SIGTERM, _stop)
-    handler = {"init": cmd_init, "baseline": cmd_baseline, "run": cmd_run,
-               "report": cmd_report}[args.command]
+    handler = {"init": cmd_init, "baseline": locked(run_baseline),
+               "run": locked(run_mutants), "report": cmd_report}[args.command]
     try:
         return handler(args)
     except UsageError as exc:
