@@ -536,3 +536,37 @@ def test_server_push_promises_and_serves_the_path(plain_server: Server) -> None:
     assert pushed.status == 200, pushed
     echoed = json.loads(pushed.body)
     assert (echoed["method"], echoed["path"]) == ("GET", "/pushed")
+
+
+def test_early_hint_is_a_103_before_the_response(plain_server: Server) -> None:
+    """http.response.early_hint (ASGI extensions.rst) over h2: an interim 103 header
+    block carrying the links, then the response (RFC 8297, RFC 9113 §8.1). The suite
+    judges the 103 as a SHOULD (EXT-021: a failure is only non-strict); the reference
+    server offers the extension. Mutation testing found every early hint refusable."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5)
+    try:
+        sid = conn.request("GET", "/hint")
+        conn.read_stream(sid)
+    finally:
+        conn.abort()
+    blocks = [dict(block) for block in conn.decoded[sid]]
+    assert [b[b":status"] for b in blocks] == [b"103", b"200"], blocks
+    assert blocks[0][b"link"] == b"</style.css>; rel=preload; as=style"
+
+
+def test_access_log_line_of_an_h2_request(tmp_path: Path) -> None:
+    """With --access-log an h2 request is logged as ``client-ip:client-port - "METHOD
+    target HTTP/2" status``, the HTTP/1.1 line's shape. Mutation testing found the
+    client port in that line replaceable by the address unnoticed."""
+    server = Server(tmp_path, "--access-log")
+    try:
+        conn = h2_connect("127.0.0.1", server.port, timeout=5)
+        try:
+            sid = conn.request("GET", "/logged?x=1")
+            assert conn.read_stream(sid).status == 200
+        finally:
+            conn.abort()
+    finally:
+        assert server.stop() == 0
+    line = f'127.0.0.1:{conn.local_port} - "GET /logged?x=1 HTTP/2" 200'
+    assert line in server.stderr(), server.stderr()
