@@ -264,7 +264,9 @@ def test_send_waits_for_drain_and_raises_when_the_transport_closed_meanwhile() -
     {"type": "http.response.body"},                         # refused by the transport
     {"type": "http.response.start"},                        # no status
     {"type": "websocket.send", "text": "x"},                # not an http event
-    {"no": "type"},
+    {"type": "http.request", "body": b""},                  # an event the app receives
+    {"type": "http.disconnect"},                            # (both sort before every
+    {"no": "type"},                                         # http.response.* kind)
 ])
 def test_invalid_events_raise_invalid_message(event: dict[str, Any]) -> None:
     raised: list[type[BaseException]] = []
