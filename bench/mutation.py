@@ -75,7 +75,8 @@ DEFAULT_TIMEOUT = 420.0
 40 s on this 2-core machine; a run still going after ~9× that is hanging."""
 
 # pytest's short summary: "FAILED conformance/suite/test_x.py::test_y[a] - reason".
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)
+# Only node ids (a .py path, maybe ::name[params]): captured log lines also start "ERROR ".
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+?\.py(?:::.+?)?)(?: - .*)?$", re.MULTILINE)
 _SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed).*?) in [\d.]+s", re.MULTILINE)
 
 

@@ -105,10 +105,13 @@ def test_failing_tests_are_read_from_pytests_short_summary() -> None:
               "FAILED conformance/suite/test_wire_fields.py::test_x[a b] - AssertionError: no\n"
               "ERROR conformance/suite/test_lifespan.py::test_y\n"
               "FAILED conformance/suite/test_wire_fields.py::test_x[a b] - again\n"
+              "ERROR    reference_server.error:instance.py:61 Exception in ASGI app\n"
+              "ERROR tests/reference/test_y.py - ImportError\n"
               "1 failed, 1 error, 3 passed in 4.20s\n")
     run = Run(1, 4.2, output)
     assert run.failing == ["conformance/suite/test_wire_fields.py::test_x[a b]",
-                           "conformance/suite/test_lifespan.py::test_y"]
+                           "conformance/suite/test_lifespan.py::test_y",
+                           "tests/reference/test_y.py"]
     assert run.summary == "1 failed, 1 error, 3 passed"
 
 
