@@ -244,20 +244,25 @@ def test_oversized_data_resets_the_stream_and_the_connection_goes_on() -> None:
     assert any(isinstance(x, PingFrame) and "ACK" in x.flags for x in out)
 
 
-def test_oversized_data_behind_another_frame_resets_only_its_stream() -> None:
-    """The oversized frame's stream id is read at the frame's own offset in the read
-    buffer, wherever it starts: behind a PING in the same read it is still a stream error
-    (mutation testing found only frames at offsets 0 and 24 checked, where a wrong
-    offset computation gives the right answer by chance)."""
+@pytest.mark.parametrize("size", [16385, 70000])
+def test_oversized_data_behind_another_frame_resets_only_its_stream(size: int) -> None:
+    """The oversized frame's header is read at the frame's own offset in the read buffer,
+    wherever it starts, and its whole length is skipped: behind a PING in the same read,
+    and with a length whose first octet is not zero, it is still a stream error and the
+    frame after it is read (mutation testing found only 16385-byte frames at offsets 0
+    and 24 checked, where wrong offset or length arithmetic gives the right answer by
+    chance)."""
     peer = Peer()
     peer.feed(peer.headers(1, [*GET[:3], (":path", "/")], end_stream=False))
     peer.sent()
-    big = DataFrame(1, b"x" * 16385).serialize()
+    big = DataFrame(1, b"x" * size).serialize()
     peer.feed(PingFrame(0, b"12345678").serialize() + big[:5000])
-    peer.feed(big[5000:])
+    peer.feed(big[5000:] + PingFrame(0, b"87654321").serialize())
     out = peer.sent()
     assert rst_codes(out) == [(1, f.FRAME_SIZE_ERROR)]
     assert goaway_code(out) is None
+    acked = [bytes(x.opaque_data) for x in out if isinstance(x, PingFrame) and "ACK" in x.flags]
+    assert acked == [b"12345678", b"87654321"]
 
 
 def test_a_clients_goaway_leaves_its_own_streams_alone() -> None:
