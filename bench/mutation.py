@@ -397,15 +397,19 @@ class Work:
         self.require()
         return dict(json.loads(self.sample_file.read_text()))
 
-    def results(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """The last result of each (mutant id, stage)."""
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
+    def results(self, first: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
+        """The last result of each (mutant id, stage); with ``first``, the first one that
+        is not ``broken`` (what the tests of the time said, before later re-checks)."""
+        chosen: dict[tuple[str, str], dict[str, Any]] = {}
         if self.results_file.is_file():
             for line in self.results_file.read_text().splitlines():
                 if line.strip():
                     row = json.loads(line)
-                    latest[(row["id"], row["stage"])] = row
-        return latest
+                    key = (row["id"], row["stage"])
+                    if first and (key in chosen or row["outcome"] == "broken"):
+                        continue
+                    chosen[key] = row
+        return chosen
 
     def restore(self) -> None:
         """Every target module back from its pristine copy (a killed run may have left a
@@ -632,6 +636,15 @@ def scores(mutants: list[Mutant], results: dict[tuple[str, str], dict[str, Any]]
     return out
 
 
+def noticed(summary: str, unmutated: str) -> bool:
+    """Whether a passing run's summary has more non-strict or skipped (n/a) verdicts than
+    the unmutated run's: the suite saw a difference its verdict rules do not fail."""
+    def count(text: str, word: str) -> int:
+        found = re.search(rf"(\d+) {word}", text)
+        return int(found.group(1)) if found else 0
+    return any(count(summary, w) > count(unmutated, w) for w in ("non-strict", "skipped"))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     work = Work(args.work)
     mutants, results, meta = work.mutants(), work.results(), work.meta()
@@ -643,6 +656,13 @@ def cmd_report(args: argparse.Namespace) -> int:
           f"broken (harness error, re-run): {len(s.broken)}")
     print(f"suite alone:           {s.score(suite_killed)}")
     print(f"suite + project tests: {s.score(suite_killed + len(s.project_killed))}")
+    before = scores(mutants, work.results(first=True), load_equivalents(args.equivalents))
+    if (len(before.suite_killed), len(before.project_killed)) != (
+            suite_killed, len(s.project_killed)):
+        both = len(before.suite_killed) + len(before.project_killed)
+        print(f"  at first judgement (before re-checks with newer tests): suite alone "
+              f"{before.score(len(before.suite_killed))}, with project tests "
+              f"{before.score(both)}")
     seconds = [r["seconds"] for (_, st), r in results.items() if st == "suite"]
     if seconds:
         print(f"suite stage: {len(seconds)} runs, mean {sum(seconds) / len(seconds):.0f} s, "
@@ -668,7 +688,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"\n{m.id} {m.module}:{m.line} {m.short_operator}{mark}")
         for stage in STAGES:
             summary = results.get((m.id, stage), {}).get("summary", "")
-            if baseline.get(stage) and summary and summary != baseline[stage]:
+            if baseline.get(stage) and noticed(summary, baseline[stage]):
                 # Not a kill, but the suite saw something: a pass turned non-strict or n/a.
                 print(f"  {stage} noticed without failing: {summary} "
                       f"(unmutated: {baseline[stage]})")

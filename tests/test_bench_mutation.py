@@ -147,3 +147,11 @@ def test_the_committed_equivalents_are_well_formed() -> None:
         assert set(row) >= {"module", "operator", "original", "mutated", "why"}, row
         assert row["why"].strip(), row
         assert (mutation.REPO / row["module"]).is_file(), row
+
+
+def test_a_pass_turned_non_strict_or_na_is_noticed_but_more_tests_are_not() -> None:
+    base = "1241 passed, 7 skipped, 11 non-strict"
+    assert mutation.noticed("1240 passed, 7 skipped, 12 non-strict", base)
+    assert mutation.noticed("1187 passed, 61 skipped, 11 non-strict", base)
+    assert not mutation.noticed(base, base)
+    assert not mutation.noticed("1151 passed", "1138 passed")   # new tests, nothing seen
