@@ -53,6 +53,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A request that does not match the HTTP/1.1 grammar (a field name that is no "
         "token, a line without colon) gets 400 and a closed connection.",
     ),
+    Requirement(
+        "RFC9112-2.2-6", MUST, RFC9112, "§2.2 Message Parsing",
+        "A recipient MUST parse an HTTP message as a sequence of octets",
+        "A valid request is served the same however TCP cut it into segments: a CRLF split "
+        "between two reads is a line end, not a bare LF.",
+    ),
     # --- RFC 9112 §2.3 HTTP Version ---------------------------------------------------------
     Requirement(
         "RFC9112-2.3-1", SHOULD, RFC9112, "§2.3 HTTP Version",

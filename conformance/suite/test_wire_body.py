@@ -245,6 +245,26 @@ def test_trailer_section_consumed(probe):
     w.assert_served_in_order(probe, conn, b"hello world", follow_id)
 
 
+@req("RFC9112-7.1-1")
+def test_trailer_section_in_pieces(probe):
+    """A trailer section that arrives in two pieces, cut after its first field line, is
+    read to its empty line all the same: TCP keeps no message boundaries, so a parser
+    that judges an incomplete trailer section as if it were whole (a lone LF counted where
+    the CRLF has not arrived yet) rejects a valid request. The second piece goes once the
+    app was called (or after 0.3 s, for a server that waits for the whole body)."""
+    follow_id, follow = w.follow(probe)
+    first_line = b"X-Trailer-One: 1\r\n"
+    message = (w.head(probe, "Transfer-Encoding: chunked", "Trailer: X-Trailer-One")
+               + w.chunked(b"hello ", b"world",
+                           trailers=first_line + b"X-Trailer-Two: 2\r\n") + follow)
+    cut = message.index(first_line) + len(first_line)
+    conn = probe.connect()
+    conn.send(message[:cut])
+    probe.log.wait(probe.id, lambda recs: any(r.kind == "call" for r in recs), 0.3)
+    conn.send(message[cut:])
+    w.assert_served_in_order(probe, conn, b"hello world", follow_id)
+
+
 _IGNORED = req("RFC9112-7.1.1-1")
 _BWS = req("RFC9110-5.6.3-1")
 

@@ -10,6 +10,9 @@ SHOULD), each docstring says which outcomes pass and which are non-strict.
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from conformance.suite._wire import (
@@ -72,6 +75,20 @@ def test_empty_line_after_post_body(probe):
         f"{second.reason.decode('latin-1')}"
         + ("" if ran(probe, second_id) else " and never reached the app")
     )
+
+
+@req("RFC9112-2.2-6")
+def test_request_cut_between_cr_and_lf(probe):
+    """A valid request whose every CRLF is cut between two writes (the CR ends one
+    segment, the LF opens the next) is served like the same octets sent at once: a parser
+    that judges each read on its own takes the LF that opens a read for a bare LF."""
+    pieces = re.split(rb"(?<=\r)(?=\n)", head(probe, b"GET /cut HTTP/1.1"))
+    conn = probe.connect()
+    conn.send_pieces(pieces[:-1])
+    time.sleep(0.05)  # the last piece in a segment of its own, too
+    outcome = send(probe, pieces[-1], conn=conn)
+    assert_served(outcome, f"GET /cut HTTP/1.1 in {len(pieces)} writes, cut inside each CRLF")
+    assert outcome.scope.get("path") == "/cut", outcome.seen()
 
 
 @req("RFC9112-2.2-1")

@@ -77,6 +77,9 @@ BAD_HANDSHAKES: dict[str, dict[str, Any]] = {
     "short-key": {"key": base64.b64encode(b"12345678")},
     "long-key": {"key": base64.b64encode(b"0123456789abcdefXYZW")},
     "key-not-base64": {"key": b"not base64 at all!!!!!=="},
+    # §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than once in an
+    # HTTP request": which key would the accept hash answer?
+    "two-keys": {"headers": [(b"Sec-WebSocket-Key", new_key())]},
     "no-version": {"version": None},
     "post": {"method": b"POST"},
     "http10": {"http_version": b"HTTP/1.0"},

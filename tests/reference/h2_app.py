@@ -128,6 +128,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = await _body(receive)
     if path == "/page":
         await _respond(send, PAGE, b"text/html; charset=utf-8")
+    elif path == "/hint" and "http.response.early_hint" in scope.get("extensions", {}):
+        await send({"type": "http.response.early_hint",
+                    "links": [b"</style.css>; rel=preload; as=style"]})
+        await _respond(send, b"{}")
+    elif path == "/push" and "http.response.push" in scope.get("extensions", {}):
+        await send({"type": "http.response.push", "path": "/pushed",
+                    "headers": [(b"accept", b"text/plain")]})
+        await _respond(send, b"{}")
     elif path == "/report" and scope["method"] == "POST":
         SEEN["report:" + _key(scope)] = {"result": json.loads(body),
                                          "http_version": scope["http_version"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -264,7 +265,9 @@ def test_send_waits_for_drain_and_raises_when_the_transport_closed_meanwhile() -
     {"type": "http.response.body"},                         # refused by the transport
     {"type": "http.response.start"},                        # no status
     {"type": "websocket.send", "text": "x"},                # not an http event
-    {"no": "type"},
+    {"type": "http.request", "body": b""},                  # an event the app receives
+    {"type": "http.disconnect"},                            # (both sort before every
+    {"no": "type"},                                         # http.response.* kind)
 ])
 def test_invalid_events_raise_invalid_message(event: dict[str, Any]) -> None:
     raised: list[type[BaseException]] = []
@@ -291,6 +294,35 @@ def test_invalid_events_raise_invalid_message(event: dict[str, Any]) -> None:
 
     asyncio.run(main())
     assert raised == [InvalidMessage]
+
+
+def test_pathsend_sends_the_file_then_ends_the_response(tmp_path: Path) -> None:
+    """extensions.rst, Path Send: the file's bytes as body events, then the end of the
+    response, and send() returns. Mutation testing found the read loop's stop at end of
+    file replaceable by an endless loop: the suite only saw its pathsend cases turn
+    non-strict (EXT-017 is a SHOULD)."""
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"x" * 1000)
+    returned: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": str(path)})
+        returned.append("pathsend")
+
+    async def main() -> FakeHTTP:
+        _, transport = cycle_for(app)
+        for _ in range(200):  # the file is read in an executor: bounded, not timed
+            await asyncio.sleep(0.01)
+            if returned:
+                break
+        return transport
+
+    transport = asyncio.run(main())
+    assert returned == ["pathsend"], transport.calls
+    bodies = [call[1:] for call in transport.calls if call[0] == "body"]
+    assert bodies == [(b"x" * 1000, True), (b"", False)]
+    assert transport.names()[-1] == "finish"
 
 
 @pytest.mark.parametrize(("body", "head_sent"), [(False, False), (True, True)])

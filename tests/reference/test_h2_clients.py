@@ -35,7 +35,10 @@ from typing import Any
 
 import httpx
 import pytest
+from hyperframe.frame import PushPromiseFrame
 
+from conformance.rawh2 import Setting
+from conformance.rawh2 import connect as h2_connect
 from conformance.testcert import TEST_CERT, TEST_KEY
 from tests.reference.server_process import ServerProcess
 
@@ -492,3 +495,78 @@ def test_chromium_page_and_websocket_over_h2(tls_server: Server, tmp_path: Path,
     assert any("permessage-deflate" in offer for offer in ws["offered_extensions"]), ws
     # One connection carried the page, the WebSocket stream and the report.
     assert ws["client_port"] == report["client_port"], (ws, report)
+
+
+def test_plain_connect_is_an_http_request(plain_server: Server) -> None:
+    """A plain CONNECT over h2 (RFC 9113 §8.5: no :scheme, no :path) is an ordinary
+    request to the app, method CONNECT with an empty path; only an extended CONNECT (with
+    :protocol, RFC 8441) is a WebSocket. Mutation testing found the two told apart by an
+    ``and`` that could be an ``or`` unnoticed."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5)
+    try:
+        sid = conn.new_stream()
+        conn.send_headers(sid, [(b":method", b"CONNECT"), (b":authority", b"example.com:443")],
+                          end_stream=True)
+        response = conn.read_stream(sid)
+    finally:
+        conn.abort()
+    assert response.status == 200, response
+    echoed = json.loads(response.body)
+    assert (echoed["method"], echoed["path"], echoed["http_version"]) == ("CONNECT", "", "2")
+
+
+def test_server_push_promises_and_serves_the_path(plain_server: Server) -> None:
+    """http.response.push (ASGI extensions.rst, HTTP/2 Server Push) to a client that
+    allows pushes: a PUSH_PROMISE for a GET of the path, then its response from a new
+    application call. The suite judges push as SHOULD (a failure is only non-strict);
+    for the reference server, which offers the extension, it is a feature. Mutation
+    testing found its argument check able to raise TypeError on every push unnoticed."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5,
+                      settings={Setting.ENABLE_PUSH: 1})
+    try:
+        sid = conn.request("GET", "/push")
+        conn.read_stream(sid)
+        promises = [x for x in conn.received if isinstance(x, PushPromiseFrame)]
+        assert len(promises) == 1, conn.frame_log
+        promised = promises[0].promised_stream_id
+        assert dict(conn.decoded[promised][0])[b":path"] == b"/pushed"
+        pushed = conn.read_stream(promised)
+    finally:
+        conn.abort()
+    assert pushed.status == 200, pushed
+    echoed = json.loads(pushed.body)
+    assert (echoed["method"], echoed["path"]) == ("GET", "/pushed")
+
+
+def test_early_hint_is_a_103_before_the_response(plain_server: Server) -> None:
+    """http.response.early_hint (ASGI extensions.rst) over h2: an interim 103 header
+    block carrying the links, then the response (RFC 8297, RFC 9113 §8.1). The suite
+    judges the 103 as a SHOULD (EXT-021: a failure is only non-strict); the reference
+    server offers the extension. Mutation testing found every early hint refusable."""
+    conn = h2_connect("127.0.0.1", plain_server.port, timeout=5)
+    try:
+        sid = conn.request("GET", "/hint")
+        conn.read_stream(sid)
+    finally:
+        conn.abort()
+    blocks = [dict(block) for block in conn.decoded[sid]]
+    assert [b[b":status"] for b in blocks] == [b"103", b"200"], blocks
+    assert blocks[0][b"link"] == b"</style.css>; rel=preload; as=style"
+
+
+def test_access_log_line_of_an_h2_request(tmp_path: Path) -> None:
+    """With --access-log an h2 request is logged as ``client-ip:client-port - "METHOD
+    target HTTP/2" status``, the HTTP/1.1 line's shape. Mutation testing found the
+    client port in that line replaceable by the address unnoticed."""
+    server = Server(tmp_path, "--access-log")
+    try:
+        conn = h2_connect("127.0.0.1", server.port, timeout=5)
+        try:
+            sid = conn.request("GET", "/logged?x=1")
+            assert conn.read_stream(sid).status == 200
+        finally:
+            conn.abort()
+    finally:
+        assert server.stop() == 0
+    line = f'127.0.0.1:{conn.local_port} - "GET /logged?x=1 HTTP/2" 200'
+    assert line in server.stderr(), server.stderr()

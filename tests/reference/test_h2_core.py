@@ -264,6 +264,41 @@ def test_oversized_data_resets_the_stream_and_the_connection_goes_on() -> None:
     assert any(isinstance(x, PingFrame) and "ACK" in x.flags for x in out)
 
 
+@pytest.mark.parametrize("size", [16385, 70000])
+def test_oversized_data_behind_another_frame_resets_only_its_stream(size: int) -> None:
+    """The oversized frame's header is read at the frame's own offset in the read buffer,
+    wherever it starts, and its whole length is skipped: behind a PING in the same read,
+    and with a length whose first octet is not zero, it is still a stream error and the
+    frame after it is read (mutation testing found only 16385-byte frames at offsets 0
+    and 24 checked, where wrong offset or length arithmetic gives the right answer by
+    chance)."""
+    peer = Peer()
+    peer.feed(peer.headers(1, [*GET[:3], (":path", "/")], end_stream=False))
+    peer.sent()
+    big = DataFrame(1, b"x" * size).serialize()
+    peer.feed(PingFrame(0, b"12345678").serialize() + big[:5000])
+    peer.feed(big[5000:] + PingFrame(0, b"87654321").serialize())
+    out = peer.sent()
+    assert rst_codes(out) == [(1, f.FRAME_SIZE_ERROR)]
+    assert goaway_code(out) is None
+    acked = [bytes(x.opaque_data) for x in out if isinstance(x, PingFrame) and "ACK" in x.flags]
+    assert acked == [b"12345678", b"87654321"]
+
+
+def test_a_clients_goaway_leaves_its_own_streams_alone() -> None:
+    """A client's GOAWAY (RFC 9113 §6.8) only refuses streams *we* would initiate (pushes):
+    it is no error, its open request is still answered and the connection is not torn
+    down (mutation testing: GOAWAY dispatched to the CONTINUATION handler went unseen)."""
+    peer = Peer()
+    peer.sent()
+    peer.feed(peer.headers(1, [*GET[:3], (":path", "/")], end_stream=False))
+    events = peer.feed(GoAwayFrame(0, last_stream_id=0, error_code=f.NO_ERROR))
+    assert not any(isinstance(e, ConnectionTerminated) for e in events), events
+    assert goaway_code(peer.sent()) is None
+    peer.core.send_headers(1, peer.encoder.encode([(":status", "200")]), True)
+    assert [x.stream_id for x in peer.sent() if isinstance(x, HeadersFrame)] == [1]
+
+
 def test_oversized_headers_frame_is_a_connection_error() -> None:
     peer = Peer()
     peer.sent()

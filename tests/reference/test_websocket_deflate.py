@@ -127,6 +127,25 @@ def test_no_context_takeover_parameters_are_honoured() -> None:
                                      b"client_no_context_takeover")
 
 
+@pytest.mark.parametrize("line, answer", [
+    (b"permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+     b"permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+    (b"permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
+     b"permessage-deflate; server_max_window_bits=10; client_max_window_bits=9"),
+])
+def test_offers_parsed_off_the_wire_are_honoured(line: bytes, answer: bytes) -> None:
+    """The parameters of a real handshake, not literals: names parsed from a request are
+    new string objects, so a parameter compared by identity (``is``) instead of value
+    would pass the literal-built tests above and decline every client's offer (found by
+    mutation testing, bench/mutation_survivors.md)."""
+    from tests.reference.test_websocket_handshake import offer
+
+    offers = offer((b"sec-websocket-extensions", line)).extensions
+    ext = negotiate_deflate(offers, DeflateConfig())
+    assert ext is not None, f"{line!r} declined"
+    assert ext.response_header() == answer
+
+
 def test_config_can_impose_no_context_takeover() -> None:
     config = DeflateConfig(server_no_context_takeover=True, client_no_context_takeover=True)
     assert header(config=config) == (b"permessage-deflate; server_no_context_takeover; "

@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hyperframe.frame import DataFrame, Frame
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from conformance.rawh2 import Setting
+from conformance.rawh2 import connect as h2_connect
 from tests.reference.server_process import ServerProcess
 
 APP = "tests.reference.ws_app:app"
@@ -556,3 +559,38 @@ def test_sigterm_closes_open_websockets_with_1001(tmp_path: Path) -> None:
     assert srv.proc.wait(timeout=10) == 0
     assert "Traceback" not in srv.stderr()
 
+
+
+def test_sigterm_closes_websockets_over_h2_with_1001(tmp_path: Path) -> None:
+    """Graceful shutdown reaches a WebSocket over an HTTP/2 extended CONNECT (RFC 8441) as
+    it does one over HTTP/1.1: a close frame with 1001 ("going away", RFC 6455 §7.4.1) in
+    the stream's DATA, and a clean exit. Mutation testing found the h2 stream's shutdown
+    hook unchecked (bench/mutation_survivors.md)."""
+    srv = Server(tmp_path)
+    conn = h2_connect("127.0.0.1", srv.port, timeout=5)
+    try:
+        assert conn.server_settings.get(Setting.ENABLE_CONNECT_PROTOCOL) == 1
+        sid = conn.new_stream()
+        conn.send_headers(sid, conn.request_headers(
+            "CONNECT", "/echo", protocol="websocket",
+            headers=[(b"sec-websocket-version", b"13")]), end_stream=False)
+        conn.frames_until(lambda f: f.stream_id == sid and sid in conn.decoded, 5,
+                          "the response to the extended CONNECT")
+        assert dict(conn.decoded[sid][0]).get(b":status") == b"200", conn.decoded[sid]
+        srv.proc.send_signal(signal.SIGTERM)
+        data = bytearray()
+
+        def close_frame_read(got: Frame) -> bool:
+            if isinstance(got, DataFrame) and got.stream_id == sid:
+                data.extend(got.data)
+            return bool(parse_frames(bytes(data)))
+
+        conn.frames_until(close_frame_read, 5, "a close frame")
+        frames = parse_frames(bytes(data))
+        assert frames[0][0] == 0x8, f"frames {frames}"
+        assert struct.unpack("!H", frames[0][1][:2])[0] == 1001, f"frames {frames}"
+        conn.send_data(sid, frame(0x8, frames[0][1][:2]), end_stream=True)
+    finally:
+        conn.abort()
+    assert srv.proc.wait(timeout=10) == 0
+    assert "Traceback" not in srv.stderr()
