@@ -55,9 +55,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "RFC9112-2.2-6", MUST, RFC9112, "§2.2 Message Parsing",
-        "A recipient MUST parse an HTTP message as a sequence of octets",
-        "A valid request is served the same however TCP cut it into segments: a CRLF split "
-        "between two reads is a line end, not a bare LF.",
+        "A recipient MUST parse an HTTP message as a sequence of octets in an encoding "
+        "that is a superset of US-ASCII",
+        "The message is the sequence of octets, not the reads TCP delivered it in: a valid "
+        "request is served the same however it was cut, and a CRLF split between two reads "
+        "is a line end, not a bare LF.",
     ),
     # --- RFC 9112 §2.3 HTTP Version ---------------------------------------------------------
     Requirement(
