@@ -165,3 +165,39 @@ def test_invalid_http2_settings_in_an_upgrade_end_the_connection_cleanly() -> No
         goaway = goaway[9 + length:]
     codes = [int.from_bytes(p[4:8], "big") for kind, p in frames if kind == f.GOAWAY]
     assert codes == [f.FLOW_CONTROL_ERROR], frames
+
+
+def test_an_upgraded_request_is_served_once_over_http2() -> None:
+    """``Upgrade: h2c`` with valid HTTP2-Settings: the 101, then the request is served as
+    stream 1 of the HTTP/2 connection, by one app call, and nothing HTTP/1.1 follows the
+    101 (RFC 7540 §3.2). (Mutation survivor m086, bench/mutation_survivors.md: the
+    upgrade reported "not taken" and the request was also served over HTTP/1.1.)"""
+    written: list[bytes] = []
+    calls: list[str] = []
+
+    class Transport(FakeTransport):
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+    async def counting_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(scope["http_version"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"once"})
+
+    async def upgrade() -> None:
+        state = ServerState(Config(app="bench.apps:app", access_log=False, h2c_upgrade=True),
+                            counting_app, "3.0")
+        transport = Transport()
+        connection = H11Connection(state)
+        transport.protocol = connection
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
+                                 b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    asyncio.run(asyncio.wait_for(upgrade(), 10))
+    out = b"".join(written)
+    assert out.startswith(b"HTTP/1.1 101 "), out[:80]
+    assert calls == ["2"], calls
+    assert b"HTTP/1.1 200" not in out and b"once" in out

@@ -428,6 +428,25 @@ def test_ping_gets_pong_and_frames_pipelined_after_the_handshake(ws_server: Serv
     assert frames == [(0xA, b"p1"), (0x1, b"hello"), (0x8, close_payload(1000))]
 
 
+def test_frames_arriving_before_the_accept_are_kept(ws_server: Server) -> None:
+    """A frame that arrives in a read of its own while the app has not accepted yet is
+    kept for after the accept, like frames behind the handshake in the same read: a
+    client that does not wait for the 101 (RFC 6455 §4.1 asks it to) loses nothing.
+    (Mutation survivor m098, bench/mutation_survivors.md: such bytes were dropped.)"""
+    with socket.create_connection(("127.0.0.1", ws_server.port), timeout=5) as sock:
+        sock.sendall(handshake("/echo?slow-accept"))
+        time.sleep(0.1)  # a segment of its own, while the app waits 0.5 s to accept
+        sock.sendall(frame(0x1, b"early"))
+        data = b""
+        while not parse_frames(data.partition(b"\r\n\r\n")[2]):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    assert parse_frames(rest)[0] == (0x1, b"early")
+
+
 def test_messages_before_a_close_reach_the_app(ws_server: Server) -> None:
     """A close right behind a message: the app still receives the message, then the
     disconnect; the server answers the close and sends nothing after it (§5.5.1)."""

@@ -42,6 +42,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     assert connect == {"type": "websocket.connect"}
     if path == "/echo":
         subprotocol = scope["subprotocols"][0] if scope["subprotocols"] else None
+        if key == "slow-accept":  # bytes the client sends meanwhile wait for the accept
+            await asyncio.sleep(0.5)
         await send({"type": "websocket.accept", "subprotocol": subprotocol,
                     "headers": [(b"x-echo", b"yes")]})
         while True:
