@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -179,7 +180,7 @@ def test_an_upgraded_request_is_served_once_over_http2() -> None:
         def write(self, data: bytes) -> None:
             written.append(data)
 
-    async def counting_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def counting_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         calls.append(scope["http_version"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"once"})
