@@ -424,6 +424,9 @@ class Work:
 
 def sync_tree(source: Path, tree: Path, only: tuple[str, ...] = ()) -> int:
     """Copy the files git tracks in ``source`` (or only those under ``only``) into ``tree``."""
+    if not source.is_dir():
+        raise UsageError(f"{source} does not exist: it is the checkout this work directory "
+                         f"copies from ('source' in sample.json; a removed worktree?)")
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
                              "--exclude-standard", *only], cwd=source, capture_output=True,
                             timeout=60)
