@@ -127,36 +127,44 @@ def test_random_conversations_never_break_the_server(seed: int) -> None:
     assert not logged.records, [r.getMessage()[:200] for r in logged.records[:3]]
 
 
-def test_invalid_http2_settings_in_an_upgrade_end_the_connection_cleanly() -> None:
-    """``Upgrade: h2c`` whose HTTP2-Settings carries a value SETTINGS may not (an initial
-    window above 2^31-1): the 101, then GOAWAY FLOW_CONTROL_ERROR and the close, no
-    traceback (RFC 9113 §6.5.2; RFC 7540 §3.2.1)."""
-    import base64
-
+def h2c_upgrade(asgi_app: Any, http2_settings: bytes, turns: int = 1) -> tuple[bytes, bool]:
+    """An ``Upgrade: h2c`` GET with this HTTP2-Settings value fed to a connection of a
+    server started with --h2c-upgrade, ``turns`` event-loop turns given to what follows;
+    returns what the server wrote and whether it closed the connection."""
     written: list[bytes] = []
 
     class Transport(FakeTransport):
         def write(self, data: bytes) -> None:
             written.append(data)
 
-    settings = base64.urlsafe_b64encode(
-        f.settings({f.INITIAL_WINDOW_SIZE: 2**31})[9:]).rstrip(b"=")
-
     async def upgrade() -> bool:
         state = ServerState(Config(app="bench.apps:app", access_log=False, h2c_upgrade=True),
-                            app, "3.0")
+                            asgi_app, "3.0")
         transport = Transport()
         connection = H11Connection(state)
         transport.protocol = connection
         connection.connection_made(transport)  # type: ignore[arg-type]
         connection.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
                                  b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "
-                                 + settings + b"\r\n\r\n")
-        await asyncio.sleep(0)
+                                 + http2_settings + b"\r\n\r\n")
+        for _ in range(turns):
+            await asyncio.sleep(0)
         return transport.closed
 
-    assert asyncio.run(upgrade()), "the connection stayed open"
-    out = b"".join(written)
+    closed = asyncio.run(asyncio.wait_for(upgrade(), 10))
+    return b"".join(written), closed
+
+
+def test_invalid_http2_settings_in_an_upgrade_end_the_connection_cleanly() -> None:
+    """``Upgrade: h2c`` whose HTTP2-Settings carries a value SETTINGS may not (an initial
+    window above 2^31-1): the 101, then GOAWAY FLOW_CONTROL_ERROR and the close, no
+    traceback (RFC 9113 §6.5.2; RFC 7540 §3.2.1)."""
+    import base64
+
+    settings = base64.urlsafe_b64encode(
+        f.settings({f.INITIAL_WINDOW_SIZE: 2**31})[9:]).rstrip(b"=")
+    out, closed = h2c_upgrade(app, settings)
+    assert closed, "the connection stayed open"
     assert out.startswith(b"HTTP/1.1 101 ")
     goaway = out[out.index(b"\r\n\r\n") + 4:]
     frames = []
@@ -173,32 +181,14 @@ def test_an_upgraded_request_is_served_once_over_http2() -> None:
     stream 1 of the HTTP/2 connection, by one app call, and nothing HTTP/1.1 follows the
     101 (RFC 7540 §3.2). (Mutation survivor m086, bench/mutation_survivors.md: the
     upgrade reported "not taken" and the request was also served over HTTP/1.1.)"""
-    written: list[bytes] = []
     calls: list[str] = []
-
-    class Transport(FakeTransport):
-        def write(self, data: bytes) -> None:
-            written.append(data)
 
     async def counting_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         calls.append(scope["http_version"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"once"})
 
-    async def upgrade() -> None:
-        state = ServerState(Config(app="bench.apps:app", access_log=False, h2c_upgrade=True),
-                            counting_app, "3.0")
-        transport = Transport()
-        connection = H11Connection(state)
-        transport.protocol = connection
-        connection.connection_made(transport)  # type: ignore[arg-type]
-        connection.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
-                                 b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n")
-        for _ in range(20):
-            await asyncio.sleep(0)
-
-    asyncio.run(asyncio.wait_for(upgrade(), 10))
-    out = b"".join(written)
+    out, _ = h2c_upgrade(counting_app, b"", turns=20)
     assert out.startswith(b"HTTP/1.1 101 "), out[:80]
     assert calls == ["2"], calls
     assert b"HTTP/1.1 200" not in out and b"once" in out
