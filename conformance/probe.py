@@ -250,7 +250,7 @@ class Probe:
 
         ok, records = self.log.wait(self.id, enough, timeout)
         self._check_probe_errors(records)
-        views = _group_calls(records)
+        views = group_calls(records)
         if not ok:
             raise NoResponse(
                 f"the app recorded {len(views)} call(s) for this case, expected {count} "
@@ -274,12 +274,12 @@ class Probe:
             self.calls(1)  # a response without a call record: the app never ran; say so now
 
         def ready(records: list[Record]) -> bool:
-            views = _group_calls(records)
+            views = group_calls(records)
             return bool(views) and until(views[0])
 
         ok, records = self.log.wait(self.id, ready, timeout)
         self._check_probe_errors(records)
-        views = _group_calls(records)
+        views = group_calls(records)
         if not ok:
             if not views:
                 raise NoResponse(f"the app was never called, so {what} could not happen")
@@ -292,7 +292,8 @@ class Probe:
                 raise HarnessError(f"the probe app rejected the case's request: {record.data}")
 
 
-def _group_calls(records: Iterable[Record]) -> list[CallView]:
+def group_calls(records: Iterable[Record]) -> list[CallView]:
+    """The records of each application call, calls in the order they started."""
     calls: dict[str, list[Record]] = {}
     for record in records:
         calls.setdefault(record.call, []).append(record)

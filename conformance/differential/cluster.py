@@ -32,7 +32,7 @@ from typing import Any
 from conformance.differential import ws
 from conformance.differential.generate import PLACEHOLDER, Case
 from conformance.differential.rfc import Ruling, rulings, strict_outcome
-from conformance.differential.run import AppRequest, Interpretation
+from conformance.differential.run import Interpretation
 
 CLASS_ORDER = ("desync", "crash", "divergent", "split", "minor")
 FRAMING_FAMILIES = frozenset({"framing", "te", "cl", "chunk", "eol", "fold", "trailer",
@@ -198,7 +198,7 @@ class Cluster:
             wanted = self.example.requests
             return {name: None if view.outcome == "waiting" else
                     view.outcome == "accepted" and (
-                        not view.errored or _complete_requests(view) >= wanted)
+                        not view.errored or view.complete_requests >= wanted)
                     for name, view in self.views.items()}
         return {name: None if view.outcome == "waiting" else
                 view.outcome == "rejected" or view.errored for name, view in views.items()}
@@ -286,7 +286,3 @@ class Clusters:
     def ranked(self) -> list[Cluster]:
         return sorted(self.by_id.values(), key=lambda c: c.interest)
 
-
-def _complete_requests(view: Interpretation) -> int:
-    """How many requests reached the app with their whole body."""
-    return sum(1 for seen in view.app if isinstance(seen, AppRequest) and seen.body is not None)

@@ -33,7 +33,7 @@ from conformance.differential import ws
 from conformance.differential.generate import Case, with_probe_id
 from conformance.differential.ws import WsMessage
 from conformance.launcher import ServerProcess, ServerStartError
-from conformance.probe import ProbeLog, Record
+from conformance.probe import ProbeLog, Record, group_calls
 from conformance.rawhttp import RawConnection
 from conformance.servers import ServerSpec
 from conformance.verdicts import NoResponse
@@ -103,6 +103,12 @@ class Interpretation:
         while app and isinstance(app[-1], AppRequest) and app[-1].body is None:
             app.pop()
         return tuple(app)
+
+    @property
+    def complete_requests(self) -> int:
+        """How many requests reached the app with their whole body."""
+        return sum(1 for seen in self.app
+                   if isinstance(seen, AppRequest) and seen.body is not None)
 
     @property
     def outcome(self) -> str:
@@ -348,13 +354,6 @@ def normalise_call(records: Sequence[Record]) -> AppRequest | None:
     )
 
 
-def _calls(records: Sequence[Record]) -> list[list[Record]]:
-    grouped: dict[str, list[Record]] = {}
-    for record in records:
-        grouped.setdefault(record.call, []).append(record)
-    return sorted(grouped.values(), key=lambda recs: min(r.t for r in recs))
-
-
 # --- one server --------------------------------------------------------------------------
 
 
@@ -429,9 +428,9 @@ class Target:
         records = self.app_records(probe, before_none)
         app: tuple[AppRequest | WsMessage, ...]
         if case.protocol == "ws":
-            app = tuple(m for c in _calls(records) for m in ws.app_messages(c))
+            app = tuple(m for c in group_calls(records) for m in ws.app_messages(c.records))
         else:
-            app = tuple(r for r in (normalise_call(c) for c in _calls(records))
+            app = tuple(r for r in (normalise_call(c.records) for c in group_calls(records))
                         if r is not None)
         return Interpretation(
             app=app, statuses=statuses, garbage=garbage, closed=closed, crashed=crashed,
@@ -439,8 +438,8 @@ class Target:
 
 
 def _all_exited(records: Sequence[Record]) -> bool:
-    calls = _calls(records)
-    return bool(calls) and all(any(r.kind == "exit" for r in c) for c in calls)
+    calls = group_calls(records)
+    return bool(calls) and all(c.has("exit") for c in calls)
 
 
 _attempts = itertools.count(1)
