@@ -155,3 +155,12 @@ def test_a_pass_turned_non_strict_or_na_is_noticed_but_more_tests_are_not() -> N
     assert mutation.noticed("1187 passed, 61 skipped, 11 non-strict", base)
     assert not mutation.noticed(base, base)
     assert not mutation.noticed("1151 passed", "1138 passed")   # new tests, nothing seen
+
+
+def test_only_outside_the_targets_is_refused_before_anything_is_copied(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "w"
+    for only in ("conformance", "reference_server/nonexistent.py"):
+        assert mutation.main(["init", "--work", str(work), "--only", only]) == 2
+        assert "not a path in the targets" in capsys.readouterr().err
+        assert not work.exists()
