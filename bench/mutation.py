@@ -353,6 +353,8 @@ def judge_stage(stage: str, tree: Path, work: Path, module: str | None,
     if first.code is None:
         return {**record, "outcome": "killed", "how": f"timeout after {timeout:.0f} s"}
     if first.code == 0:
+        if stage == "suite":
+            record["lenient"] = lenient_cases(work / "reports" / "reference.json")
         return {**record, "outcome": "survived"}
     if first.code not in FAILED:
         return {**record, "outcome": "broken", "how": f"exit {first.code}",
@@ -368,6 +370,19 @@ def judge_stage(stage: str, tree: Path, work: Path, module: str | None,
         return {**record, "outcome": "broken", "how": f"re-run exit {again.code}",
                 "tail": again.output[-3000:]}
     return {**record, "outcome": "flaky", "how": "failing tests passed when re-run alone"}
+
+
+def lenient_cases(report: Path) -> list[str] | None:
+    """The cases a whole suite run judged non-strict or n/a, from its JSON report, leaving
+    out the timing-dependent ones (the Autobahn cases whose verdict turns on the machine's
+    load): a mutant that adds one to the unmutated run's list was *noticed* by the suite,
+    the way a server author's ``--baseline`` gate notices a pass turning non-strict."""
+    try:
+        cases = json.loads(report.read_text())["cases"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return sorted(c["case_id"] for c in cases
+                  if c["verdict"] in ("non-strict", "n/a") and not c.get("timing_dependent"))
 
 
 # --- the work directory ---------------------------------------------------------------------
@@ -500,11 +515,13 @@ def run_baseline(work: Work, args: argparse.Namespace) -> int:
     if not probe.stdout.startswith(str(work.tree)):
         raise UsageError("the tree's reference_server is not the one imported")
     status = 0
-    summaries = {}
+    summaries: dict[str, Any] = {}
     for stage in STAGES:
         result = judge_stage(stage, work.tree, work.path, None, args.timeout)
         print(f"{stage}: {result['outcome']} in {result['seconds']} s  {result['summary']}")
         summaries[stage] = result["summary"]
+        if "lenient" in result:
+            summaries[f"{stage}_lenient"] = result["lenient"]
         if result["outcome"] != "survived":
             print(result.get("tail", ""))
             status = 1
@@ -649,11 +666,25 @@ def scores(mutants: list[Mutant], results: dict[tuple[str, str], dict[str, Any]]
 
 def noticed(summary: str, unmutated: str) -> bool:
     """Whether a passing run's summary has more non-strict or skipped (n/a) verdicts than
-    the unmutated run's: the suite saw a difference its verdict rules do not fail."""
+    the unmutated run's: the suite saw a difference its verdict rules do not fail. The
+    fallback of :func:`noticed_cases` for results recorded before runs kept their case ids
+    (a timing-dependent case turning non-strict counts here too)."""
     def count(text: str, word: str) -> int:
         found = re.search(rf"(\d+) {word}", text)
         return int(found.group(1)) if found else 0
     return any(count(summary, w) > count(unmutated, w) for w in ("non-strict", "skipped"))
+
+
+def noticed_cases(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """The cases a surviving suite run judged non-strict or n/a that the unmutated run
+    passed (timing-dependent cases left out); ``["(by counts)"]`` when only the summaries
+    can tell (:func:`noticed`); empty when the suite saw nothing."""
+    mutant, unmutated = result.get("lenient"), baseline.get("suite_lenient")
+    if mutant is not None and unmutated is not None:
+        return sorted(set(mutant) - set(unmutated))
+    if baseline.get("suite") and noticed(result.get("summary", ""), baseline["suite"]):
+        return ["(by counts)"]
+    return []
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -669,8 +700,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"suite + project tests: {s.score(suite_killed + len(s.project_killed))}")
     baseline = (json.loads(work.baseline_file.read_text())
                 if work.baseline_file.is_file() else {})
-    seen = [m for m in s.survivors + s.project_killed if baseline.get("suite") and noticed(
-        results.get((m.id, "suite"), {}).get("summary", ""), baseline["suite"])]
+    seen = [m for m in s.survivors + s.project_killed
+            if noticed_cases(results.get((m.id, "suite"), {}), baseline)]
     print(f"suite alone, counting what it noticed without failing (a pass turned "
           f"non-strict or n/a): {s.score(suite_killed + len(seen))}")
     before = scores(mutants, work.results(first=True), load_equivalents(args.equivalents))
@@ -701,12 +732,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     for m in listed:
         mark = " (flaky)" if m.id in flaky else ""
         print(f"\n{m.id} {m.module}:{m.line} {m.short_operator}{mark}")
-        for stage in STAGES:
-            summary = results.get((m.id, stage), {}).get("summary", "")
-            if baseline.get(stage) and noticed(summary, baseline[stage]):
-                # Not a kill, but the suite saw something: a pass turned non-strict or n/a.
-                print(f"  {stage} noticed without failing: {summary} "
-                      f"(unmutated: {baseline[stage]})")
+        suite = results.get((m.id, "suite"), {})
+        seen_cases = noticed_cases(suite, baseline)
+        if seen_cases:
+            # Not a kill, but the suite saw something: a pass turned non-strict or n/a.
+            print(f"  suite noticed without failing: {suite.get('summary', '')} "
+                  f"(unmutated: {baseline.get('suite', '')}); "
+                  f"cases: {', '.join(seen_cases[:8])}"
+                  f"{f' and {len(seen_cases) - 8} more' if len(seen_cases) > 8 else ''}")
         print(m.diff)
     return 0
 

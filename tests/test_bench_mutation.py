@@ -164,3 +164,24 @@ def test_only_outside_the_targets_is_refused_before_anything_is_copied(
         assert mutation.main(["init", "--work", str(work), "--only", only]) == 2
         assert "not a path in the targets" in capsys.readouterr().err
         assert not work.exists()
+
+
+def test_noticed_cases_compare_case_ids_and_leave_timing_dependent_ones_out(
+        tmp_path: Path) -> None:
+    report = tmp_path / "reference.json"
+    report.write_text(json.dumps({"cases": [
+        {"case_id": "a::ok", "verdict": "pass"},
+        {"case_id": "a::lax", "verdict": "non-strict"},
+        {"case_id": "a::na", "verdict": "n/a"},
+        {"case_id": "autobahn::7.1.5", "verdict": "non-strict", "timing_dependent": "load"},
+    ]}))
+    assert mutation.lenient_cases(report) == ["a::lax", "a::na"]
+    assert mutation.lenient_cases(tmp_path / "missing.json") is None
+    baseline = {"suite": "3 passed, 1 skipped, 1 non-strict", "suite_lenient": ["a::na"]}
+    assert mutation.noticed_cases({"lenient": ["a::lax", "a::na"]}, baseline) == ["a::lax"]
+    assert mutation.noticed_cases({"lenient": ["a::na"]}, baseline) == []
+    # Results recorded before runs kept case ids fall back to the summary counts.
+    old = {"summary": "2 passed, 1 skipped, 2 non-strict"}
+    assert mutation.noticed_cases(old, {"suite": baseline["suite"]}) == ["(by counts)"]
+    assert mutation.noticed_cases({"summary": baseline["suite"]}, {"suite": baseline["suite"]}) \
+        == []
