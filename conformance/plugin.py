@@ -86,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--server", default=None, metavar="NAME",
         help="server under test: reference (default), uvicorn, uvicorn-h11, hypercorn, "
-             "daphne, granian",
+             "daphne, granian, gunicorn (--list-servers says which are installed)",
     )
     group.addoption(
         "--server-cmd", default=None, metavar="TEMPLATE",

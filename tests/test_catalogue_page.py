@@ -28,12 +28,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both pages regenerated from this checkout into a temporary directory (one pytest
     collection of the suite in a subprocess, about 5 s)."""
     out = tmp_path_factory.mktemp("catalogue")
-    cwd = Path.cwd()
-    os.chdir(ROOT)  # the command names the baselines directory as given: keep it relative
-    try:
-        assert main(["--out-dir", str(out), "--baselines", "baselines"]) == 0
-    finally:
-        os.chdir(cwd)
+    assert main(["--out-dir", str(out), "--baselines", str(ROOT / "baselines")]) == 0
     return out
 
 
@@ -59,6 +54,15 @@ def test_every_requirement_has_an_anchor_and_its_cases(generated: Path) -> None:
     assert "uvicorn: pass" in entry and "gunicorn: fail" in entry
     assert "reference: not run" in entry, "no committed baseline: not run"
     assert str(ROOT) not in markdown and str(ROOT) not in page, "no absolute paths"
+    assert "(`baselines/uvicorn.json`)" in markdown, "the baselines named, relative"
+
+
+def test_html_page_nests_and_loads_nothing(generated: Path) -> None:
+    from tests.test_report import parse_html
+
+    checker = parse_html((generated / "requirements.html").read_text(encoding="utf-8"))
+    assert checker.problems == [] and checker.stack == []
+    assert all(link.startswith("#") or link == "requirements.md" for link in checker.links)
 
 
 def test_check_says_which_file_is_stale(generated: Path, tmp_path: Path,
@@ -66,15 +70,11 @@ def test_check_says_which_file_is_stale(generated: Path, tmp_path: Path,
     for name in PAGE_NAMES:
         (tmp_path / name).write_text((generated / name).read_text(encoding="utf-8"),
                                      encoding="utf-8")
-    cwd = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        assert main(["--out-dir", str(tmp_path), "--check"]) == 0
-        page = tmp_path / "requirements.md"
-        page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
-        assert main(["--out-dir", str(tmp_path), "--check"]) == 1
-    finally:
-        os.chdir(cwd)
+    check = ["--out-dir", str(tmp_path), "--baselines", str(ROOT / "baselines"), "--check"]
+    assert main(check) == 0
+    page = tmp_path / "requirements.md"
+    page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    assert main(check) == 1
     err = capsys.readouterr().err.strip()
     assert err == (f"{(tmp_path / 'requirements.md').as_posix()} is stale: "
                    "run python -m conformance catalogue")

@@ -160,8 +160,11 @@ _PAGE_CSS = """
 section.req { border-top: 1px solid #d0d7de; padding: .25rem 0 .5rem; }
 section.req h3 { margin: .5rem 0 .25rem; }
 section.req:target { background: #fff8c5; }
+section.req dl.info { grid-template-columns: max-content minmax(0, 1fr); }
 ul.cases { columns: 2; margin: .25rem 0; padding-left: 1.25rem; font-size: .9em; }
+ul.cases code { overflow-wrap: anywhere; }
 table.servers td { text-align: center; }
+td.v-none { color: #8c959f; }
 nav ul { columns: 2; }
 """
 
