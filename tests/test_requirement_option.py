@@ -57,9 +57,14 @@ def test_unknown_requirement_is_a_usage_error(pytester):
     assert not (pytester.path / "reports").exists(), "no server started, no report"
 
 
-def test_a_selection_that_leaves_nothing_is_an_error(pytester):
-    result = run(pytester, "--server=reference", "--requirement", "HTTP-046", "-k", "nomatch")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_selection_that_leaves_nothing_is_an_error(pytester, workers):
+    """Under pytest-xdist the workers collect, so the controller notices (its own hook)."""
+    result = run(pytester, "--server=reference", "--requirement", "HTTP-046", "-k", "nomatch",
+                 *workers)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --requirement HTTP-046: no collected case judges "
-                                 "that requirement*nothing was run"])
+    # on stderr as pytest's usage errors are; under xdist in the terminal summary (stdout)
+    shown = result.stderr if not workers else result.stdout
+    shown.fnmatch_lines(["ERROR: --requirement HTTP-046: no collected case judges "
+                         "that requirement*nothing was run"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
