@@ -19,7 +19,11 @@ What the plugin adds to pytest:
   ``h2probe`` (the same over HTTP/2, see :mod:`conformance.h2probe`) and ``advertised``
   (what the server advertised in its scopes);
 * the requirement check at collection: a case must carry exactly one
-  ``@pytest.mark.requirement("ID")`` naming a catalogued requirement;
+  ``@pytest.mark.requirement("ID")`` naming a catalogued requirement; and
+  ``--requirement ID`` (:mod:`conformance.selection`), which deselects the cases judging
+  any other requirement;
+* ``--list-servers``, which prints the server table (:mod:`conformance.server_list`) and
+  exits, as ``--markers`` does;
 * a hook, ``pytest_conformance_pass_note``, through which a plugin gives a passing case a
   message (the Autobahn cases' INFORMATIONAL results, :mod:`conformance.autobahn.results`).
 
