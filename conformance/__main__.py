@@ -4,6 +4,10 @@
                   (see :mod:`conformance.compare`).
 ``differential``  send the same mutated requests to several servers and report where
                   their interpretations differ (see :mod:`conformance.differential`).
+``catalogue``     write the requirement catalogue page, docs/requirements.{md,html}
+                  (see :mod:`conformance.catalogue_command`).
+``servers``       list the named servers: installed, version, what each speaks
+                  (see :mod:`conformance.server_list`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-USAGE = """usage: python -m conformance {compare,differential} [options]
+USAGE = """usage: python -m conformance {compare,differential,catalogue,servers} [options]
 
 commands:
   compare        run the suite against several servers and write
@@ -21,6 +25,13 @@ commands:
                  several servers serving the probe app, cluster where their
                  interpretations differ, and write reports/differential.{json,md,html}
                  (python -m conformance differential --help)
+  catalogue      write docs/requirements.{md,html}: every requirement, the cases
+                 judging it and the named servers' verdicts from baselines/;
+                 --check exits 1 when they are stale
+                 (python -m conformance catalogue --help)
+  servers        list the named servers, whether each is installed here, its
+                 version and what it speaks (HTTP/1.1, WebSocket, h2c, h2 over TLS,
+                 lifespan)
 
 A single server is judged with pytest itself: pytest --server=NAME (see README)."""
 
@@ -38,6 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from conformance.differential.cli import main as differential
 
         return differential(args[1:])
+    if args[0] == "catalogue":
+        from conformance.catalogue_command import main as catalogue
+
+        return catalogue(args[1:])
+    if args[0] == "servers":
+        from conformance.server_list import main as servers
+
+        return servers(args[1:])
     print(f"{USAGE}\n\nunknown command {args[0]!r}", file=sys.stderr)
     return 2
 

@@ -19,7 +19,11 @@ What the plugin adds to pytest:
   ``h2probe`` (the same over HTTP/2, see :mod:`conformance.h2probe`) and ``advertised``
   (what the server advertised in its scopes);
 * the requirement check at collection: a case must carry exactly one
-  ``@pytest.mark.requirement("ID")`` naming a catalogued requirement;
+  ``@pytest.mark.requirement("ID")`` naming a catalogued requirement; and
+  ``--requirement ID`` (:mod:`conformance.selection`), which deselects the cases judging
+  any other requirement;
+* ``--list-servers``, which prints the server table (:mod:`conformance.server_list`) and
+  exits, as ``--markers`` does;
 * a hook, ``pytest_conformance_pass_note``, through which a plugin gives a passing case a
   message (the Autobahn cases' INFORMATIONAL results, :mod:`conformance.autobahn.results`).
 
@@ -41,6 +45,7 @@ import pytest
 from conformance.h2probe import H2Probe, h2_probe
 from conformance.launcher import ServerProcess
 from conformance.probe import Probe
+from conformance.selection import SelectionError, nothing_selected, parse_requirements
 from conformance.servers import ServerConfigError, resolve
 from conformance.session import (
     PLUGIN_NAME,
@@ -56,6 +61,10 @@ from conformance.session import (
 from conformance.verdicts import not_applicable
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
+SELECTED_KEY = pytest.StashKey[frozenset[str] | None]()
+"""The requirements ``--requirement`` selects (None: every case)."""
+EMPTY_SELECTION_KEY = pytest.StashKey[str]()
+"""Set on the xdist controller when the workers collected no case for ``--requirement``."""
 pytest_plugins = ["conformance.autobahn.results"]  # the Autobahn results file (index.json)
 
 
@@ -81,7 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--server", default=None, metavar="NAME",
         help="server under test: reference (default), uvicorn, uvicorn-h11, hypercorn, "
-             "daphne, granian",
+             "daphne, granian, gunicorn (--list-servers says which are installed)",
     )
     group.addoption(
         "--server-cmd", default=None, metavar="TEMPLATE",
@@ -98,6 +107,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "root_path=ARGS with {value}, workers=ARGS with {value}, tls=ARGS with {cert} "
              "and {key}, head_timeout=ARGS with {value} (s) or {value_ms}; e.g. "
              "'root_path=--root-path {value}'. Overrides the built-in table",
+    )
+    group.addoption(
+        "--requirement", action="append", default=None, metavar="ID[,ID...]",
+        help="run only the cases that judge these catalogued requirements (repeatable, "
+             "or comma-separated; e.g. --requirement HTTP-046); see docs/requirements.md",
+    )
+    group.addoption(
+        "--list-servers", action="store_true", default=False,
+        help="list the named servers (installed here or not, version, what each speaks) "
+             "and exit without running anything",
+    )
+    group.addoption(
+        "--catalogue-url", default=None, metavar="URL",
+        help="where the reports link each failed or non-strict case's requirement "
+             "(URL#ID); default: the checkout's docs/requirements.html relative to "
+             "--report-dir when it exists, else no links; '' turns links off",
     )
     group.addoption(
         "--report-dir", default="reports", metavar="DIR",
@@ -139,6 +164,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--list-servers``: print the server table and exit, as ``--markers`` does; no
+    server is resolved, so it works whatever is installed."""
+    if not config.getoption("--list-servers"):
+        return None
+    from conformance.server_list import render, rows
+
+    print(render(rows()))
+    return 0
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(id): the catalogued requirement this conformance case judges"
@@ -156,6 +193,11 @@ def pytest_configure(config: pytest.Config) -> None:
                        config.getoption("--server-option") or ())
     except ServerConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    try:
+        values = config.getoption("--requirement")
+        config.stash[SELECTED_KEY] = parse_requirements(values) if values else None
+    except SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
     explicit = (config.getoption("--server") is not None
                 or config.getoption("--server-cmd") is not None)
     if explicit and config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -163,6 +205,42 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = [str(SUITE_DIR)]
     session = ConformanceSession(config, spec, load_baseline(config, spec))
     config.pluginmanager.register(session, PLUGIN_NAME)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m, so "nothing left" counts them too
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--requirement``: keep only the cases judging the named requirements. A selection
+    that keeps nothing is a usage error, here or (under pytest-xdist, where the workers
+    collect) on the controller in :func:`pytest_xdist_node_collection_finished`."""
+    selected = config.stash.get(SELECTED_KEY, None)
+    if not selected:
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        judges = is_case(item) and requirement_of(item).id in selected
+        (kept if judges else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    if not kept and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(nothing_selected(selected))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    config = node.config
+    selected = config.stash.get(SELECTED_KEY, None)
+    if selected and not ids:
+        config.stash[EMPTY_SELECTION_KEY] = nothing_selected(selected)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    message = session.config.stash.get(EMPTY_SELECTION_KEY, None)
+    if message is not None:
+        session.config.get_terminal_writer().line(f"ERROR: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 @pytest.hookimpl(wrapper=True)

@@ -189,6 +189,7 @@ BUILTIN: dict[str, ServerSpec] = {
             distribution="daphne",
             install_hint=f"pip install daphne {_SERVERS_EXTRA}",
             summary="daphne (Twisted)",
+            lacks=(("lifespan", "daphne does not implement the ASGI lifespan protocol"),),
             # HTTP/2 only over TLS (Twisted's ALPN), on a second, TLS endpoint.
             options=(_ROOT_PATH,
                      ("h2_tls", ("-e", "ssl:{tls_port}:interface={host}:privateKey={key}:"

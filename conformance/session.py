@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import signal
 import tempfile
 import time
@@ -88,6 +89,26 @@ def report_dir(config: pytest.Config) -> Path:
     path = option_path(config, "--report-dir")
     assert path is not None  # the option has a default
     return path
+
+
+CATALOGUE_PAGE = Path(conformance.__file__).resolve().parent.parent / "docs" / "requirements.html"
+"""The requirement catalogue page of the checkout the suite runs from (``python -m
+conformance catalogue``); an installed wheel has none."""
+
+
+def catalogue_url(option: str | None, reports: Path, page: Path = CATALOGUE_PAGE) -> str:
+    """The catalogue page as the reports link it (``--catalogue-url``): the option's value
+    when given ("" turns links off); else the checkout's page relative to the report
+    directory (``../docs/requirements.html`` for this repository's ``reports/``), so the
+    link works in the checkout and in a copy of both directories; else no links."""
+    if option is not None:
+        return option
+    if not page.is_file():
+        return ""
+    try:
+        return Path(os.path.relpath(page, reports.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return page.as_uri()
 
 
 def load_baseline(config: pytest.Config, spec: ServerSpec) -> Baseline | None:
@@ -489,6 +510,8 @@ class ConformanceSession:
             started_at=self.started_at.isoformat(timespec="seconds"),
             duration=round(time.monotonic() - self.t0, 3),
             session_errors=list(self.session_errors),
+            catalogue_url=catalogue_url(self.config.getoption("--catalogue-url"),
+                                        report_dir(self.config)),
         )
         self.report_paths = write_reports(report, report_dir(self.config),
                                           safe_basename(spec.name))

@@ -447,3 +447,68 @@ def test_safe_basename(name: str, expected: str) -> None:
 
 def test_safe_basename_is_bounded() -> None:
     assert 0 < len(safe_basename("x" * 1000)) <= 100
+
+
+# --- links to the requirement catalogue page ------------------------------------------------
+
+PAGE = "../docs/requirements.html"
+
+
+def linked_report() -> RunReport:
+    report = sample_report()
+    report.catalogue_url = PAGE
+    return report
+
+
+def test_markdown_links_failed_and_non_strict_cases_to_the_catalogue() -> None:
+    text = render_markdown(linked_report())
+    failures = text[text.index("## Failures and errors"):text.index("## Non-strict")]
+    assert f"- **Catalogue:** [HTTP-002]({PAGE}#HTTP-002)" in failures
+    assert f"[MAIN-003]({PAGE}#MAIN-003)" in failures, "errors link too"
+    lenient = text[text.index("## Non-strict"):text.index("## Not applicable")]
+    assert f"[RFC9112-6.1-1 (SHOULD)]({PAGE}#RFC9112-6.1-1)" in lenient
+    assert f"({PAGE}#HTTP-001)" not in text, "a pass does not link"
+    assert f"({PAGE}#HTTP-009)" not in text, "an n/a does not link"
+    assert "Catalogue:" not in render_markdown(sample_report()), "no page, no link"
+
+
+def test_markdown_link_url_cannot_break_out() -> None:
+    report = linked_report()
+    report.catalogue_url = "docs dir/page (1).html"
+    text = render_markdown(report)
+    assert "[HTTP-002](docs%20dir/page%20%281%29.html#HTTP-002)" in text
+
+
+def test_html_links_failed_and_non_strict_cases_to_the_catalogue() -> None:
+    page = render_html(linked_report())
+    hrefs = [a.get("href") for tag, a in parse_html(page).tags if tag == "a"]
+    assert sorted(h for h in hrefs if h) == sorted(
+        f"{PAGE}#{rid}" for rid in ("HTTP-002", "MAIN-003", "RFC9112-6.1-1", "HTTP-010"))
+    assert [tag for tag, _ in parse_html(render_html(sample_report())).tags if tag == "a"] == []
+
+
+def test_json_keeps_the_catalogue_url_and_reads_schema_1(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_json(linked_report(), path)
+    data = json.loads(path.read_text())
+    assert data["schema"] == 2 and data["catalogue_url"] == PAGE
+    assert read_json(path).requirement_url("HTTP-046") == f"{PAGE}#HTTP-046"
+    del data["catalogue_url"]
+    data["schema"] = 1
+    path.write_text(json.dumps(data))
+    assert read_json(path).catalogue_url == ""
+
+
+def test_the_default_link_reaches_the_committed_page_from_reports() -> None:
+    """For this repository's reports/ the link is ../docs/requirements.html, and the page
+    there has the anchor."""
+    from conformance.session import CATALOGUE_PAGE, catalogue_url
+
+    root = Path(__file__).resolve().parent.parent
+    url = catalogue_url(None, root / "reports")
+    assert url == PAGE
+    assert 'id="HTTP-046"' in (root / "reports" / url).resolve().read_text(encoding="utf-8")
+    assert (root / "docs" / "requirements.html") == CATALOGUE_PAGE
+    assert catalogue_url("", root / "reports") == "", "'' turns links off"
+    assert catalogue_url("https://example.org/r.html", root) == "https://example.org/r.html"
+    assert catalogue_url(None, root, page=root / "no-such-page.html") == ""

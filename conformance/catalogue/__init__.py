@@ -79,6 +79,23 @@ RFC7541 = "RFC 7541"
 RFC8441 = "RFC 8441"
 
 
+# Requirement groups (``Requirement.group``), shared by every page that lists them: the
+# comparison and the catalogue page (python -m conformance catalogue).
+GROUP_ORDER = ("MAIN", "HTTP", "LIFE", "WS", "EXT", "H2ASGI", "RFC9112", "RFC9110",
+               "RFC6585", "RFC6455", "RFC7692", "AB", "RFC9113", "RFC7540", "RFC7541",
+               "RFC8441", "FW")
+"""Requirement groups in reading order: ASGI first, then the RFCs (HTTP/1.1, WebSocket and
+Autobahn, HTTP/2), frameworks."""
+
+GROUP_NAMES = {
+    "MAIN": "ASGI core", "HTTP": "ASGI HTTP", "LIFE": "ASGI lifespan",
+    "WS": "ASGI WebSocket", "EXT": "ASGI extensions", "RFC9112": "HTTP/1.1 messages",
+    "RFC9110": "HTTP semantics", "RFC6585": "HTTP status codes", "RFC6455": "WebSocket handshake",
+    "AB": "Autobahn WebSocket", "FW": "Frameworks", "H2ASGI": "ASGI over HTTP/2",
+    "RFC7692": "WebSocket permessage-deflate", "RFC9113": "HTTP/2 (h2spec port, DoS family)",
+    "RFC7540": "HTTP/2 h2c upgrade", "RFC7541": "HPACK", "RFC8441": "WebSocket over HTTP/2",
+}
+
 class UnknownRequirement(LookupError):
     pass
 

@@ -130,7 +130,7 @@ def _matrices(report: RunReport) -> str:
 def _cases_table(report: RunReport) -> str:
     if not report.cases:
         return "<h2>Cases</h2>\n<p>No cases were run.</p>"
-    rows = "\n".join(_case_rows(report.cases_by_group().items()))
+    rows = "\n".join(_case_rows(report, report.cases_by_group().items()))
     return (
         '<h2>Cases</h2>\n<table class="cases">\n<thead><tr><th scope="col">verdict</th>'
         '<th scope="col">requirement</th><th scope="col">reference</th>'
@@ -139,24 +139,32 @@ def _cases_table(report: RunReport) -> str:
     )
 
 
-def _case_rows(groups: Iterable[tuple[str, list[CaseResult]]]) -> list[str]:
+def _case_rows(report: RunReport, groups: Iterable[tuple[str, list[CaseResult]]]
+               ) -> list[str]:
     rows: list[str] = []
     for group, cases in groups:
         rows.append(f'<tr class="group"><th colspan="5" scope="rowgroup">{esc(group)}</th></tr>')
-        rows.extend(_case_row(case) for case in cases)
+        rows.extend(_case_row(case, report.requirement_url(case.requirement.id)
+                              if case.verdict in LINKED else "") for case in cases)
     return rows
 
 
-def _case_row(case: CaseResult) -> str:
+LINKED = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.NON_STRICT})
+"""Verdicts whose requirement links to the catalogue page: the ones a reader must act on."""
+
+
+def _case_row(case: CaseResult, url: str = "") -> str:
+    """One case; with ``url``, its requirement ID links to the catalogue page's entry."""
     req = case.requirement
     level = f"{req.level}, derived" if req.derived else req.level
     summary = esc(req.summary)
+    rid = f'<a href="{esc(url)}">{esc(req.id)}</a>' if url else esc(req.id)
     if case.verdict is not Verdict.PASS:
         summary = _details(case, summary)
     return (
         f'<tr class="{verdict_class(case.verdict)}-row">'
         f"<td>{badge(case.verdict)}</td>"
-        f'<td><code>{esc(req.id)}</code> <span class="level">{esc(level)}</span></td>'
+        f'<td><code>{rid}</code> <span class="level">{esc(level)}</span></td>'
         f"<td>{esc(req.reference)}</td><td><code>{esc(case.case_id)}</code></td>"
         f"<td>{summary}</td></tr>"
     )

@@ -9,6 +9,7 @@ described in the words of :mod:`conformance.report._text`, shared with the other
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from conformance.report._markdown_syntax import code, escape, fence, table, verdict_label
 from conformance.report._text import (
@@ -122,16 +123,31 @@ def _failures(report: RunReport) -> str:
     bad = [c for c in report.cases if c.verdict in (Verdict.FAIL, Verdict.ERROR)]
     if not bad:
         return "## Failures and errors\n\nNone."
-    return "\n\n".join(["## Failures and errors", *(_failure(c) for c in bad)])
+    return "\n\n".join(["## Failures and errors", *(_failure(report, c) for c in bad)])
 
 
-def _failure(case: CaseResult) -> str:
+_URL_SAFE = "/:#.-_~%?=&+@!$,;*'"
+"""What a link's URL keeps as is; the rest (spaces, parentheses, brackets) is %-encoded."""
+
+
+def _link(text: str, url: str) -> str:
+    """``text`` (already escaped) as a link to ``url``; just the text without a URL. The
+    URL is percent-encoded so no character of it can end the link early."""
+    if not url:
+        return text
+    return f"[{text}]({quote(url, safe=_URL_SAFE)})"
+
+
+def _failure(report: RunReport, case: CaseResult) -> str:
     """One failing case in full: enough to reproduce and argue about without the suite."""
     req = case.requirement
     parts = [
         f"### {case.verdict.value.upper()}: {escape(requirement_label(case))} {code(case.case_id)}",
         f"- **Reference:** {escape(req.reference)}\n- **Requirement:** {escape(req.summary)}",
     ]
+    url = report.requirement_url(req.id)
+    if url:
+        parts[1] += f"\n- **Catalogue:** {_link(escape(req.id), url)}"
     if req.quote:
         parts.append(f"> {escape(req.quote)}")
     parts.append("**Message:**\n\n" + fence(case.message or "(no message)"))
@@ -144,8 +160,10 @@ def _lenient(report: RunReport, verdict: Verdict, heading: str, why: str) -> str
     cases = [c for c in report.cases if c.verdict is verdict]
     if not cases:
         return ""
-    rows = [[escape(requirement_label(c)), code(c.case_id, in_table=True),
-             escape(c.message or "(none given)")] for c in cases]
+    rows = [[_link(escape(requirement_label(c)), report.requirement_url(c.requirement.id)
+                   if verdict is Verdict.NON_STRICT else ""),
+             code(c.case_id, in_table=True), escape(c.message or "(none given)")]
+            for c in cases]
     return f"## {heading}\n\n" + table(["requirement", "case", why], rows)
 
 

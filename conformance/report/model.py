@@ -14,7 +14,9 @@ from typing import Any
 
 from conformance.verdicts import Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``catalogue_url``; version 1 reports (without it) are still read."""
+READABLE_SCHEMAS = frozenset({1, SCHEMA_VERSION})
 
 VERDICT_ORDER: tuple[Verdict, ...] = (
     Verdict.PASS,
@@ -106,6 +108,14 @@ class RunReport:
     duration: float = 0.0
     session_errors: list[str] = field(default_factory=list)
     """Problems outside any one case (server would not start, report incomplete...)."""
+    catalogue_url: str = ""
+    """The requirement catalogue page (``docs/requirements.html``) as a URL, relative to
+    the report's directory or absolute; a requirement's entry is ``URL#ID``. Empty when
+    the run had no page to link to (:func:`requirement_url`)."""
+
+    def requirement_url(self, requirement_id: str) -> str:
+        """Where the catalogue page describes ``requirement_id``, or "" without a page."""
+        return f"{self.catalogue_url}#{requirement_id}" if self.catalogue_url else ""
 
     def totals(self) -> dict[str, int]:
         counts = Counter(case.verdict for case in self.cases)
@@ -145,14 +155,16 @@ class RunReport:
             "totals": self.totals(),
             "totals_by_level": self.totals_by_level(),
             "session_errors": list(self.session_errors),
+            "catalogue_url": self.catalogue_url,
             "cases": [case.to_dict() for case in self.cases],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunReport:
-        if data.get("schema") != SCHEMA_VERSION:
+        if data.get("schema") not in READABLE_SCHEMAS:
             raise ValueError(
-                f"report schema {data.get('schema')!r} is not the supported {SCHEMA_VERSION}"
+                f"report schema {data.get('schema')!r} is not a supported one "
+                f"({', '.join(map(str, sorted(READABLE_SCHEMAS)))})"
             )
         return cls(
             server=ServerInfo(**data["server"]),
@@ -161,4 +173,5 @@ class RunReport:
             started_at=data.get("started_at", ""),
             duration=float(data.get("duration", 0.0)),
             session_errors=list(data.get("session_errors", [])),
+            catalogue_url=data.get("catalogue_url", ""),
         )
