@@ -11,6 +11,7 @@ Pure stdlib. By path:
   ``/report?KEY``;
 - ``POST /report?KEY``: keeps the page's results under ``SEEN["report:KEY"]``;
 - ``GET /seen/<key>``: ``SEEN[key]`` as JSON (null when absent);
+- ``/no-read``: ``{}`` without reading the request body (the server discards it);
 - WebSocket ``/ws?KEY``: records the websocket scope's http_version, scheme, the tls
   extension's presence, the client port and the offered extensions under
   ``SEEN["ws:KEY"]``, accepts, and echoes each text message prefixed with ``echo:``.
@@ -125,6 +126,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _websocket(scope, receive, send)
         return
     path = scope["path"]
+    if path == "/no-read":
+        await _respond(send, b"{}")
+        return
     body = await _body(receive)
     if path == "/page":
         await _respond(send, PAGE, b"text/html; charset=utf-8")

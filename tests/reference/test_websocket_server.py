@@ -17,17 +17,17 @@ import ssl
 import struct
 import subprocess
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hyperframe.frame import DataFrame, Frame
+from hyperframe.frame import DataFrame, Frame, RstStreamFrame
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from conformance.rawh2 import Setting
+from conformance.rawh2 import H2Connection, Setting
 from conformance.rawh2 import connect as h2_connect
 from tests.reference.server_process import ServerProcess
 
@@ -161,6 +161,28 @@ def close_payload(code: int, reason: bytes = b"") -> bytes:
     return struct.pack("!H", code) + reason
 
 
+def whole_ws_frame(sid: int, data: bytearray) -> Callable[[Frame], bool]:
+    """A ``frames_until`` condition: stream ``sid``'s DATA is collected into ``data``
+    until it holds a whole WebSocket frame (RFC 8441: the frames ride in DATA)."""
+    def done(got: Frame) -> bool:
+        if isinstance(got, DataFrame) and got.stream_id == sid:
+            data.extend(got.data)
+        return bool(parse_frames(bytes(data)))
+    return done
+
+
+def h2_websocket(conn: H2Connection, path: str) -> int:
+    """An RFC 8441 extended CONNECT to ``path``; the stream id once the response head is in."""
+    assert conn.server_settings.get(Setting.ENABLE_CONNECT_PROTOCOL) == 1
+    sid = conn.new_stream()
+    conn.send_headers(sid, conn.request_headers(
+        "CONNECT", path, protocol="websocket",
+        headers=[(b"sec-websocket-version", b"13")]), end_stream=False)
+    conn.frames_until(lambda f: f.stream_id == sid and sid in conn.decoded, 5,
+                      "the response to the extended CONNECT")
+    return sid
+
+
 # -- handshake (RFC 6455 §4.2) ----------------------------------------------------------------
 
 
@@ -186,6 +208,11 @@ def test_accept_response_is_exact(ws_server: Server) -> None:
     (handshake(key=None), 400, None),
     (handshake(key=b"c2hvcnQ="), 400, None),
     (handshake(method=b"POST"), 400, None),
+    # The reference server's choice (RFC 6455 gives an opening handshake no body): 400,
+    # whatever the framing. Mutation testing found the status replaceable by 401.
+    (handshake(extra=b"Content-Length: 5\r\n") + b"hello", 400, None),
+    (handshake(extra=b"Transfer-Encoding: chunked\r\n") + b"5\r\nhello\r\n0\r\n\r\n",
+     400, None),
 ])
 def test_invalid_handshake_is_refused(ws_server: Server, request_bytes: bytes, status: int,
                                       header: bytes | None) -> None:
@@ -588,23 +615,11 @@ def test_sigterm_closes_websockets_over_h2_with_1001(tmp_path: Path) -> None:
     srv = Server(tmp_path)
     conn = h2_connect("127.0.0.1", srv.port, timeout=5)
     try:
-        assert conn.server_settings.get(Setting.ENABLE_CONNECT_PROTOCOL) == 1
-        sid = conn.new_stream()
-        conn.send_headers(sid, conn.request_headers(
-            "CONNECT", "/echo", protocol="websocket",
-            headers=[(b"sec-websocket-version", b"13")]), end_stream=False)
-        conn.frames_until(lambda f: f.stream_id == sid and sid in conn.decoded, 5,
-                          "the response to the extended CONNECT")
+        sid = h2_websocket(conn, "/echo")
         assert dict(conn.decoded[sid][0]).get(b":status") == b"200", conn.decoded[sid]
         srv.proc.send_signal(signal.SIGTERM)
         data = bytearray()
-
-        def close_frame_read(got: Frame) -> bool:
-            if isinstance(got, DataFrame) and got.stream_id == sid:
-                data.extend(got.data)
-            return bool(parse_frames(bytes(data)))
-
-        conn.frames_until(close_frame_read, 5, "a close frame")
+        conn.frames_until(whole_ws_frame(sid, data), 5, "a close frame")
         frames = parse_frames(bytes(data))
         assert frames[0][0] == 0x8, f"frames {frames}"
         assert struct.unpack("!H", frames[0][1][:2])[0] == 1001, f"frames {frames}"
@@ -613,3 +628,51 @@ def test_sigterm_closes_websockets_over_h2_with_1001(tmp_path: Path) -> None:
         conn.abort()
     assert srv.proc.wait(timeout=10) == 0
     assert "Traceback" not in srv.stderr()
+
+
+def test_websocket_over_h2_gives_credit_back_as_messages_are_read(ws_server: Server) -> None:
+    """Over HTTP/2 a WebSocket's frames are flow-controlled DATA (RFC 9113 §5.2, RFC 8441
+    §5): the server gives the stream's window back as the session takes the messages, so
+    a client can send more than the 65,535 bytes of the initial window. Three 40 KB
+    messages, each sent after the last one's echo, need it twice. Mutation testing found
+    the credit returned only after a pause of reading, never in the common case."""
+    conn = h2_connect("127.0.0.1", ws_server.port, timeout=5)
+    try:
+        sid = h2_websocket(conn, "/echo")
+        assert dict(conn.decoded[sid][0]).get(b":status") == b"200", conn.decoded[sid]
+        for n in range(3):
+            payload = bytes([n]) * 40_000
+            wire = frame(0x2, payload)
+            for start in range(0, len(wire), 16_384):
+                conn.send_data(sid, wire[start:start + 16_384])
+            data = bytearray()
+            conn.frames_until(whole_ws_frame(sid, data), 5,
+                              f"the echo of message {n + 1} (of 40,000 bytes)")
+            assert parse_frames(bytes(data)) == [(0x2, payload)], f"message {n + 1}"
+    finally:
+        conn.abort()
+
+
+def test_denial_held_back_by_flow_control_ends_its_stream_over_h2(ws_server: Server) -> None:
+    """A WebSocket denial response (extensions.rst, websocket.http.response) over HTTP/2
+    whose body waits for the client's window: once the window opens, the rest goes out
+    with END_STREAM, and the stream is then done: the client, which never ended its side
+    of the extended CONNECT, is told to stop with RST_STREAM NO_ERROR (RFC 9113 §8.1).
+    Mutation testing found the stream never finished when the window opened late."""
+    conn = h2_connect("127.0.0.1", ws_server.port, timeout=5,
+                      settings={Setting.INITIAL_WINDOW_SIZE: 3})
+    try:
+        sid = h2_websocket(conn, "/deny")
+        assert dict(conn.decoded[sid][0]).get(b":status") == b"401", conn.decoded[sid]
+        conn.frames_until(lambda f: isinstance(f, DataFrame) and f.stream_id == sid, 5,
+                          "the first 3 bytes of the denial body")
+        conn.send_window_update(sid, 1000)
+        response = conn.read_stream(sid)
+        assert response.body == b"go away", response
+        conn.frames_until(lambda f: isinstance(f, RstStreamFrame) and f.stream_id == sid,
+                          5, "RST_STREAM NO_ERROR after the denial response")
+        reset = next(f for f in conn.received
+                     if isinstance(f, RstStreamFrame) and f.stream_id == sid)
+        assert reset.error_code == 0, conn.frame_log
+    finally:
+        conn.abort()

@@ -1,0 +1,142 @@
+"""The reference server's own choices in serving HTTP, end to end over real sockets: what
+no RFC fixes (how much unread body it reads away to keep a connection, when a slow head is
+cut off, which credit it gives back over HTTP/2, its Server field), so the conformance
+suite cannot fail a server for them, yet operators rely on them. Each test names the
+mutation-testing survivor it was written for (bench/mutation_survivors.md).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hyperframe.frame import DataFrame, WindowUpdateFrame
+
+from conformance.rawh2 import connect as h2_connect
+from tests.reference.server_process import ServerProcess
+
+APP = "tests.reference.h2_app:app"
+
+
+@pytest.fixture(scope="module")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path_factory.mktemp("http"), APP)
+    yield srv
+    assert srv.stop() == 0, srv.stderr()
+    assert "Traceback" not in srv.stderr(), srv.stderr()
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One Content-Length response (head and body) off ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+                  if line.startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed inside the body: {head!r}"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def test_an_unread_body_is_read_away_and_the_connection_kept(http_server: ServerProcess) -> None:
+    """An app that answers without reading a 200 KB request body: the server reads the
+    body away (up to 1 MiB; beyond that closing is cheaper) and serves the next request
+    on the same connection (RFC 9112 §9.3 persistence; §9.6 would allow a close, which
+    costs the client a new connection). Mutation testing found the 1 MiB bound shrinkable
+    to 2 KiB unnoticed."""
+    body = b"x" * 200_000
+    with socket.create_connection(("127.0.0.1", http_server.port), timeout=5) as sock:
+        sock.sendall(b"POST /no-read HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+                     % len(body) + body)
+        first = read_response(sock)
+        assert first.startswith(b"HTTP/1.1 200 "), first
+        assert b"connection: close" not in first.lower(), first
+        sock.sendall(b"GET /again HTTP/1.1\r\nHost: t\r\n\r\n")
+        second = read_response(sock)
+    assert second.startswith(b"HTTP/1.1 200 "), second
+    assert json.loads(second.partition(b"\r\n\r\n")[2])["path"] == "/again"
+
+
+def test_a_head_started_on_a_kept_connection_gets_the_head_timeout(tmp_path: Path) -> None:
+    """After a first request, a second head that starts and stalls is cut off by
+    --timeout-request-head, not left to the (here much longer) --timeout-keep-alive: the
+    slow-loris bound holds on reused connections too. Mutation testing found the switch
+    from the idle timer to the head timer removable, with only a non-strict verdict in
+    the suite (timeouts are configuration there)."""
+    srv = ServerProcess(tmp_path, APP, "--timeout-request-head", "0.5",
+                        "--timeout-keep-alive", "60")
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+            sock.sendall(b"GET /second HTTP/1.1\r\nHost: t\r\n")
+            sock.settimeout(15)
+            rest = b""
+            try:
+                while chunk := sock.recv(65536):
+                    rest += chunk
+            except TimeoutError:
+                pytest.fail("the stalled head was not cut off within 15 s (head timeout "
+                            f"0.5 s, keep-alive 60 s); read {rest!r}")
+    finally:
+        assert srv.stop() == 0, srv.stderr()
+
+
+def test_h2_responses_carry_the_server_field(http_server: ServerProcess, tmp_path: Path) -> None:
+    """Over HTTP/2 as over HTTP/1.1 a response carries ``server: reference-server``
+    unless --no-server-header is given (RFC 9110 §10.2.4 lets an origin server send it).
+    Mutation testing found the h2 field's condition invertible unnoticed: no Server by
+    default, an empty one with the option."""
+    conn = h2_connect("127.0.0.1", http_server.port, timeout=5)
+    try:
+        response = conn.read_stream(conn.request("GET", "/"))
+    finally:
+        conn.abort()
+    assert response.header_values(b"server") == [b"reference-server"], response
+    quiet = ServerProcess(tmp_path, APP, "--no-server-header")
+    try:
+        conn = h2_connect("127.0.0.1", quiet.port, timeout=5)
+        try:
+            response = conn.read_stream(conn.request("GET", "/"))
+        finally:
+            conn.abort()
+    finally:
+        assert quiet.stop() == 0, quiet.stderr()
+    assert response.status == 200 and response.header_values(b"server") == [], response
+
+
+def test_h2_request_body_credit_is_given_back_whole(http_server: ServerProcess) -> None:
+    """The server gives a stream's receive window back for exactly the body bytes the app
+    took, in batches of at least half the initial window (RFC 9113 §6.9: a receiver
+    that does not return what it consumed shrinks the sender's window for good). Two
+    DATA frames of 16,384 bytes, the second sent after the app has had time to take the
+    first: the stream's WINDOW_UPDATE is for 32,768. Mutation testing found one byte
+    lost per credit return (a slow leak that ends a long upload's stream)."""
+    conn = h2_connect("127.0.0.1", http_server.port, timeout=5)
+    try:
+        sid = conn.new_stream()
+        conn.send_headers(sid, conn.request_headers("POST", "/upload"), end_stream=False)
+        conn.send_data(sid, b"a" * 16_384)
+        time.sleep(0.3)  # the app takes the first frame on its own (not a timing check)
+        conn.send_data(sid, b"b" * 16_384)
+        conn.frames_until(lambda f: isinstance(f, WindowUpdateFrame) and f.stream_id == sid,
+                          5, "a WINDOW_UPDATE for the stream")
+        conn.send_data(sid, b"", end_stream=True)
+        response = conn.read_stream(sid)
+    finally:
+        conn.abort()
+    increments = [f.window_increment for f in conn.received
+                  if isinstance(f, WindowUpdateFrame) and f.stream_id == sid]
+    assert increments == [32_768], conn.frame_log
+    assert response.status == 200
+    assert len(json.loads(response.body)["body"]) == 32_768
+    assert not [f for f in conn.received if isinstance(f, DataFrame) and f.stream_id != sid]
