@@ -3,7 +3,9 @@
 One worker = one process = one event loop = one lifespan (lifespan.rst). With
 ``--workers N`` the parent binds the listening socket once and forks N workers that
 share it (the kernel spreads connections), then only supervises: it restarts a worker
-that dies and forwards SIGTERM/SIGINT.
+that dies, forwards SIGTERM/SIGINT, and replaces a worker that retires without dropping
+a connection (:class:`Supervisor`). ``--limit-max-requests`` also runs a supervisor, even
+for one worker, so a worker that has served its requests is replaced.
 
 Shutdown on SIGTERM/SIGINT, in order: stop accepting; close idle connections; let
 in-flight requests finish (their connections close after the response) for up to
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import selectors
 import signal
 import socket
 import ssl
@@ -26,24 +29,36 @@ from typing import Any
 
 from . import tls
 from .asgi import adapt
-from .config import Config
+from .config import DEFAULT_ACCESS_LOG_FORMAT, Config
 from .importer import load_app
 from .lifespan import Lifespan
-from .logs import configure_logging
-from .protocol.h11_connection import H11Connection
+from .logs import apply_log_config, configure_logging
+from .observe import Observer
+from .protocol.h11_connection import H11Connection, ObservedH11Connection
 from .state import ServerState, error_log
 
 #: Exit code when lifespan startup fails (uvicorn uses the same).
 EXIT_STARTUP_FAILED = 3
+#: What a worker writes to its supervisor pipe when it stops accepting to be replaced.
+RETIRING = b"R"
 
 
 def run(config: Config) -> int:
     """Serve ``config`` until SIGTERM/SIGINT; return the process exit code."""
     configure_logging(config.log_level, config.access_log)
+    if config.log_config:
+        apply_log_config(config.log_config)
     sock = bind(config)
-    if config.workers > 1:
+    if needs_supervisor(config):
         return Supervisor(config, sock).run()
     return serve_in_process(config, sock)
+
+
+def needs_supervisor(config: Config) -> bool:
+    """A worker that ends on its own (``--limit-max-requests``) needs a parent to
+    replace it; the parent also holds the listening socket meanwhile, so connections
+    queue in the backlog instead of being refused."""
+    return config.workers > 1 or config.limit_max_requests is not None
 
 
 def bind(config: Config) -> socket.socket:
@@ -64,7 +79,7 @@ def bind(config: Config) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((config.host, config.port))
-    sock.listen(2048)
+    sock.listen(config.backlog)
     sock.setblocking(False)
     return sock
 
@@ -81,11 +96,13 @@ def _new_loop(config: Config) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def serve_in_process(config: Config, sock: socket.socket) -> int:
+def serve_in_process(config: Config, sock: socket.socket, notify_fd: int | None = None) -> int:
+    """Serve in this process. ``notify_fd``: the write end of the pipe to the supervisor
+    (None without one: then this process is the whole server)."""
     loop = _new_loop(config)
     try:
         asyncio.set_event_loop(loop)
-        return loop.run_until_complete(Server(config, sock).serve())
+        return loop.run_until_complete(Server(config, sock, notify_fd).serve())
     finally:
         with contextlib.suppress(Exception):
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -96,10 +113,30 @@ def serve_in_process(config: Config, sock: socket.socket) -> int:
 class Server:
     """One worker's event-loop side."""
 
-    def __init__(self, config: Config, sock: socket.socket) -> None:
+    def __init__(self, config: Config, sock: socket.socket,
+                 notify_fd: int | None = None) -> None:
         self.config = config
         self.sock = sock
         self.stop = asyncio.Event()
+        self.state: ServerState | None = None
+        self.notify_fd = notify_fd
+
+    def _retire(self, reason: str) -> None:
+        """Stop accepting, tell the supervisor (which starts the replacement now, not
+        when this worker is gone), finish what is in flight, exit 0. Idle HTTP/1.1
+        connections are left to their next request or their timer
+        (``state.retiring``), so retiring drops no request."""
+        if self.stop.is_set():
+            return
+        error_log.info("Worker %d retiring (%s); a new worker takes over.", os.getpid(),
+                       reason)
+        if self.state is not None:
+            self.state.retiring = True
+            self.state.shutting_down = True
+        if self.notify_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.notify_fd, RETIRING)
+        self.stop.set()
 
     def _signal(self, signum: int) -> None:
         if self.stop.is_set():
@@ -112,6 +149,8 @@ class Server:
         loop = asyncio.get_running_loop()
         app, asgi_version = adapt(load_app(config.app, config.factory))
         state = ServerState(config, app, asgi_version)
+        self.state = state
+        state.observer = self._observer(state)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._signal, signum)
         lifespan = Lifespan(app, config.lifespan, state.lifespan_state, asgi_version)
@@ -124,14 +163,30 @@ class Server:
         if config.is_ssl:
             context = tls.create_ssl_context(config)
             tls.prepare(state, context)
+        protocol = H11Connection if state.observer is None else ObservedH11Connection
         server = await loop.create_server(
-            lambda: H11Connection(state), sock=self.sock, ssl=context, backlog=2048)
+            lambda: protocol(state), sock=self.sock, ssl=context, backlog=config.backlog)
         self._announce(context is not None)
         await self.stop.wait()
         server.close()
         await self._drain(state)
         ok = await lifespan.shutdown(config.timeout_graceful_shutdown)
         return 0 if ok else 1
+
+    def _observer(self, state: ServerState) -> Observer | None:
+        """An Observer only when a feature needs one (observe.py)."""
+        config = self.config
+        custom_line = config.access_log and \
+            config.access_log_format != DEFAULT_ACCESS_LOG_FORMAT
+        if not custom_line and config.limit_max_requests is None:
+            return None
+        return Observer(state.access_log if config.access_log else None,
+                        config.access_log_format, config.limit_max_requests,
+                        config.limit_max_requests_jitter, self._budget_spent)
+
+    def _budget_spent(self) -> None:
+        """``--limit-max-requests`` reached: this worker is replaced by a fresh one."""
+        self._retire("--limit-max-requests")
 
     def _announce(self, https: bool) -> None:
         config = self.config
@@ -166,8 +221,15 @@ class Server:
 
 
 class Supervisor:
-    """The parent of ``--workers N``: forks workers sharing the socket, restarts one that
-    dies unexpectedly, forwards SIGTERM/SIGINT and waits for them to finish."""
+    """The parent of the workers: forks them sharing the socket, restarts one that dies
+    unexpectedly, replaces one that retires, forwards SIGTERM/SIGINT and waits for them
+    to finish.
+
+    Replacing a worker without dropping a connection (``--limit-max-requests``): the
+    listening socket stays open here the whole time, so a connection that arrives while
+    no worker accepts waits in the backlog. A worker tells its supervisor that it retires
+    over a pipe, so its replacement starts at once rather than when it has drained.
+    """
 
     #: A worker that dies within this many seconds of starting counts as a crash loop.
     CRASH_WINDOW = 2.0
@@ -176,30 +238,69 @@ class Supervisor:
         self.config = config
         self.sock = sock
         self.workers: dict[int, float] = {}
+        #: The read end of each worker's pipe, and the worker of each read end.
+        self.pipes: dict[int, int] = {}
+        self.pipe_owner: dict[int, int] = {}
+        #: Workers on their way out (replaced): their exit is not a reason to restart.
+        self.retiring: set[int] = set()
         self.stopping = False
+        self.selector = selectors.DefaultSelector()
 
     def _spawn(self) -> None:
+        read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(read_fd)
+            for fd in self.pipes.values():
+                os.close(fd)
             code = 1
             try:
-                code = serve_in_process(self.config, self.sock)
+                self.selector.close()
+                code = serve_in_process(self.config, self.sock, write_fd)
             except BaseException as exc:
                 error_log.error("Worker %d failed: %s", os.getpid(), exc)
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
+        os.close(write_fd)
         self.workers[pid] = time.monotonic()
+        self.pipes[pid] = read_fd
+        self.pipe_owner[read_fd] = pid
+        self.selector.register(read_fd, selectors.EVENT_READ)
         error_log.info("Started worker %d", pid)
+
+    def _close_pipe(self, pid: int) -> None:
+        fd = self.pipes.pop(pid, None)
+        if fd is not None:
+            self.pipe_owner.pop(fd, None)
+            self.selector.unregister(fd)
+            os.close(fd)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self.stopping = True
         for pid in list(self.workers):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+    def _read_pipes(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout):
+            fd = int(key.fd)
+            pid = self.pipe_owner.get(fd)
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                data = b""
+            if pid is None:
+                continue
+            if not data:  # the worker is gone; waitpid will tell how
+                self._close_pipe(pid)
+                continue
+            if RETIRING in data and pid not in self.retiring and not self.stopping:
+                self.retiring.add(pid)
+                self._spawn()
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -220,15 +321,27 @@ class Supervisor:
             except ChildProcessError:
                 break
             if pid == 0:
-                time.sleep(0.1)
+                self._read_pipes(0.1)
                 continue
             started = self.workers.pop(pid, None)
             if started is None:
                 continue
+            self._close_pipe(pid)
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 if code not in (0, -signal.SIGTERM):
                     exit_code = 1
+                continue
+            if pid in self.retiring:
+                self.retiring.discard(pid)
+                if code == 0:
+                    error_log.info("Worker %d drained and exited.", pid)
+                    continue
+                error_log.warning("Retiring worker %d exited with %d", pid, code)
+                continue
+            if code == 0:
+                # It ended on its own without saying it retires: replace it.
+                self._spawn()
                 continue
             error_log.warning("Worker %d exited with %d", pid, code)
             if code == EXIT_STARTUP_FAILED or time.monotonic() - started < self.CRASH_WINDOW:
@@ -237,5 +350,8 @@ class Supervisor:
                 self._on_signal(signal.SIGTERM, None)
                 continue
             self._spawn()
+        for pid in list(self.pipes):
+            self._close_pipe(pid)
+        self.selector.close()
         self.sock.close()
         return exit_code
