@@ -3,9 +3,11 @@
 One worker = one process = one event loop = one lifespan (lifespan.rst). With
 ``--workers N`` the parent binds the listening socket once and forks N workers that
 share it (the kernel spreads connections), then only supervises: it restarts a worker
-that dies, forwards SIGTERM/SIGINT, and replaces a worker that retires without dropping
-a connection (:class:`Supervisor`). ``--limit-max-requests`` also runs a supervisor, even
-for one worker, so a worker that has served its requests is replaced.
+that dies, forwards SIGTERM/SIGINT, and on SIGHUP replaces the workers without dropping a
+connection (:class:`Supervisor`). ``--limit-max-requests`` also runs a supervisor, even
+for one worker, so a worker that has served its requests is replaced. A single-process
+server (``--workers 1``, no request limit) logs SIGHUP and keeps serving: there is no
+parent to hold the socket while a new process starts.
 
 Shutdown on SIGTERM/SIGINT, in order: stop accepting; close idle connections; let
 in-flight requests finish (their connections close after the response) for up to
@@ -138,6 +140,14 @@ class Server:
                 os.write(self.notify_fd, RETIRING)
         self.stop.set()
 
+    def _hup(self) -> None:
+        if self.notify_fd is None:
+            error_log.warning(
+                "Received SIGHUP: replacing workers needs a supervisor (--workers 2 or more, "
+                "or --limit-max-requests); a single-process server keeps serving.")
+            return
+        self._retire("SIGHUP")
+
     def _signal(self, signum: int) -> None:
         if self.stop.is_set():
             return
@@ -153,6 +163,7 @@ class Server:
         state.observer = self._observer(state)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, self._hup)
         lifespan = Lifespan(app, config.lifespan, state.lifespan_state, asgi_version)
         if not await lifespan.startup():
             return EXIT_STARTUP_FAILED
@@ -225,10 +236,12 @@ class Supervisor:
     unexpectedly, replaces one that retires, forwards SIGTERM/SIGINT and waits for them
     to finish.
 
-    Replacing a worker without dropping a connection (``--limit-max-requests``): the
-    listening socket stays open here the whole time, so a connection that arrives while
-    no worker accepts waits in the backlog. A worker tells its supervisor that it retires
-    over a pipe, so its replacement starts at once rather than when it has drained.
+    Replacing workers without dropping a connection (SIGHUP, ``--limit-max-requests``):
+    the listening socket stays open here the whole time, so a connection that arrives
+    while no worker accepts waits in the backlog; new workers are forked first, then the
+    old ones get SIGHUP, stop accepting, finish their requests and exit. A worker tells
+    its supervisor that it retires (on its own, after ``--limit-max-requests``) over a
+    pipe, so its replacement starts at once rather than when it has drained.
     """
 
     #: A worker that dies within this many seconds of starting counts as a crash loop.
@@ -244,6 +257,7 @@ class Supervisor:
         #: Workers on their way out (replaced): their exit is not a reason to restart.
         self.retiring: set[int] = set()
         self.stopping = False
+        self.reload_requested = False
         self.selector = selectors.DefaultSelector()
 
     def _spawn(self) -> None:
@@ -252,6 +266,7 @@ class Supervisor:
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop handles it
             os.close(read_fd)
             for fd in self.pipes.values():
                 os.close(fd)
@@ -285,6 +300,21 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def _on_hup(self, _signum: int, _frame: Any) -> None:
+        self.reload_requested = True
+
+    def _reload(self) -> None:
+        """SIGHUP, as gunicorn: new workers first, then the old ones drain and exit."""
+        old = [pid for pid in self.workers if pid not in self.retiring]
+        error_log.info("Received SIGHUP; starting %d new worker(s), draining %d.",
+                       self.config.workers, len(old))
+        for _ in range(self.config.workers):
+            self._spawn()
+        for pid in old:
+            self.retiring.add(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+
     def _read_pipes(self, timeout: float) -> None:
         for key, _ in self.selector.select(timeout):
             fd = int(key.fd)
@@ -305,6 +335,7 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_hup)
         for _ in range(self.config.workers):
             self._spawn()
         exit_code = 0
@@ -316,6 +347,10 @@ class Supervisor:
                 for pid in list(self.workers):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
+            if self.reload_requested:
+                self.reload_requested = False
+                if not self.stopping:
+                    self._reload()
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:

@@ -1,6 +1,6 @@
 """Operations options of the reference server: REFERENCE_SERVER_* environment variables,
---env-file, --log-config, --access-log-format, --limit-max-requests(-jitter) and
---backlog. The unit tests check parsing and errors; the process tests start the real
+--env-file, --log-config, --access-log-format, --limit-max-requests(-jitter), --backlog
+and SIGHUP. The unit tests check parsing and errors; the process tests start the real
 server (``python -m reference_server``) on 127.0.0.1 and stop it by PID, with bounded waits."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -432,5 +433,68 @@ def test_process_limit_max_requests_replaces_workers_without_dropping(tmp_path, 
             assert all(pids.count(pid) >= 3 for pid in set(pids) - {pids[-1]}), pids
         server.wait_for_log(r"Worker \d+ drained and exited")
         assert "Traceback" not in server.stderr()
+    finally:
+        assert server.stop() == 0
+
+
+# -- SIGHUP ----------------------------------------------------------------------------------
+
+
+def test_process_sighup_replaces_workers_without_dropping(tmp_path):
+    """A slow request in flight across SIGHUP and a keep-alive connection used before and
+    after it both get their responses; new connections reach new workers; the server
+    keeps serving and stops cleanly."""
+    server = Server(tmp_path, "--workers", "2", "--no-access-log",
+                    "--timeout-keep-alive", "30")
+    try:
+        old_pids = {_pid(_get(server.port)) for _ in range(6)}
+        keep = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+        _, body = _request(keep)
+        keep_pid = _pid(body)
+        slow: dict[str, bytes] = {}
+
+        def slow_request() -> None:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
+                slow["head"], slow["body"] = _request(conn, "/?sleep=1.5")
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not (tmp_path / "slow-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "slow-started").exists()
+        server.proc.send_signal(signal.SIGHUP)
+        started = server.wait_for_log(r"starting 2 new worker\(s\), draining (\d+)")
+        assert int(started.group(1)) == 2
+        new_pids: set[int] = set()
+        deadline = time.monotonic() + 15
+        while not new_pids and time.monotonic() < deadline:
+            pid = _pid(_get(server.port))
+            if pid not in old_pids:
+                new_pids.add(pid)
+        assert new_pids, "no new worker answered"
+        thread.join(timeout=20)
+        assert slow["head"].startswith(b"HTTP/1.1 200 ")
+        assert _pid(slow["body"]) in old_pids  # served by an old worker, while draining
+        head, body = _request(keep)  # the kept connection: its old worker still answers
+        assert head.startswith(b"HTTP/1.1 200 ") and _pid(body) == keep_pid
+        assert b"connection: close" in head.lower()  # ... and then lets it go
+        keep.close()
+        server.wait_for_log(r"Worker \d+ drained and exited(.|\n)*"
+                            r"Worker \d+ drained and exited")
+        after = {_pid(_get(server.port)) for _ in range(6)}
+        assert not after & old_pids, (after, old_pids)
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr()
+
+
+def test_process_sighup_single_process_keeps_serving(tmp_path):
+    server = Server(tmp_path, "--no-access-log")
+    try:
+        pid = _pid(_get(server.port))
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log("Received SIGHUP: replacing workers needs a supervisor")
+        assert _pid(_get(server.port)) == pid == server.proc.pid
     finally:
         assert server.stop() == 0
