@@ -299,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
             ".json or .yaml/.yml (dictConfig; YAML needs PyYAML), else INI (fileConfig)",
             metavar="FILE")
 
+    metrics = parser.add_argument_group(
+        "metrics", "Prometheus text format at /metrics on a listener of its own, one view "
+        "of all workers (requests and durations by status class, connections, active "
+        "requests and WebSocket sessions, bytes, protocol errors).")
+    _option(metrics, "--metrics-port", "serve metrics on this port; unset: no metrics",
+            none="off", type=_port, metavar="PORT")
+    _option(metrics, "--metrics-host", "address of the metrics listener", metavar="HOST")
+
     conf = parser.add_argument_group(
         "configuration",
         f"Every option can also be set as an environment variable {ENV_PREFIX}<OPTION> "
@@ -397,6 +405,10 @@ def _validate(args: argparse.Namespace) -> None:
     _check_file("--ssl-keyfile", args.ssl_keyfile)
     _check_file("--ssl-ca-certs", args.ssl_ca_certs)
     _check_file("--log-config", args.log_config)
+    if args.metrics_port is not None and args.uds is None and args.fd is None and \
+            args.metrics_port == args.port and args.port != 0 and \
+            args.metrics_host == args.host:
+        _fail("--metrics-port must differ from --port")
     if args.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         _fail("--loop uvloop: uvloop is not installed (pip install uvloop)")
 
@@ -577,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         return _app_error(exc, config)
     except LogConfigError as exc:
         return _error(str(exc), 2)
+    except server.MetricsBindError as exc:
+        return _error(str(exc), 1)
     except OSError as exc:
         if config.log_level in ("debug", "trace"):
             traceback.print_exception(exc, file=sys.stderr)

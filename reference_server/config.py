@@ -70,6 +70,9 @@ class Config:
     #: and is replaced: bounds what a leaking application can accumulate.
     limit_max_requests: int | None = None
     limit_max_requests_jitter: int = 0
+    #: Serve Prometheus metrics on this port (None: off) and host (metrics.py).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     #: listen() backlog: connections the kernel queues before a worker accepts them.
     backlog: int = 2048
     #: Value of the Server response header; empty disables it.

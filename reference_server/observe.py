@@ -83,3 +83,17 @@ class Observer:
             self.requests_left -= 1
             if self.requests_left == 0:
                 self.on_budget_spent()
+
+    def request_failed(self, status: int, duration: float) -> None:
+        """The application failed (500, or a reset after the head went out): counted,
+        not logged (the access log never had a line for it; the error log has)."""
+        if self.metrics is not None:
+            self.metrics.request_done(status, duration)
+        if self.requests_left is not None:
+            self.requests_left -= 1
+            if self.requests_left == 0:
+                self.on_budget_spent()
+
+    def protocol_error(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.protocol_error(kind)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import selectors
 import signal
@@ -29,7 +30,7 @@ import sys
 import time
 from typing import Any
 
-from . import tls
+from . import metrics, tls
 from .asgi import adapt
 from .config import DEFAULT_ACCESS_LOG_FORMAT, Config
 from .importer import load_app
@@ -41,8 +42,13 @@ from .state import ServerState, error_log
 
 #: Exit code when lifespan startup fails (uvicorn uses the same).
 EXIT_STARTUP_FAILED = 3
-#: What a worker writes to its supervisor pipe when it stops accepting to be replaced.
-RETIRING = b"R"
+#: What a worker writes to its supervisor pipe when it stops accepting to be replaced
+#: (a line; metrics reports are lines starting with b"M").
+RETIRING = b"R\n"
+
+
+class MetricsBindError(Exception):
+    """The metrics listener cannot be bound (one line for the command line)."""
 
 
 def run(config: Config) -> int:
@@ -51,9 +57,32 @@ def run(config: Config) -> int:
     if config.log_config:
         apply_log_config(config.log_config)
     sock = bind(config)
+    metrics_sock = bind_metrics(config)
     if needs_supervisor(config):
-        return Supervisor(config, sock).run()
-    return serve_in_process(config, sock)
+        return Supervisor(config, sock, metrics_sock).run()
+    return serve_in_process(config, sock, metrics_sock=metrics_sock)
+
+
+def bind_metrics(config: Config) -> socket.socket | None:
+    """The metrics listener (``--metrics-port``), bound before any worker starts."""
+    if config.metrics_port is None:
+        return None
+    host = config.metrics_host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, config.metrics_port))
+        sock.listen(64)
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else \
+            (exc.strerror or str(exc))
+        where = f"[{host}]" if ":" in host else host
+        raise MetricsBindError(
+            f"cannot serve metrics on {where}:{config.metrics_port}: {reason}") from None
+    sock.setblocking(False)
+    return sock
 
 
 def needs_supervisor(config: Config) -> bool:
@@ -98,13 +127,16 @@ def _new_loop(config: Config) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def serve_in_process(config: Config, sock: socket.socket, notify_fd: int | None = None) -> int:
+def serve_in_process(config: Config, sock: socket.socket, notify_fd: int | None = None,
+                     metrics_sock: socket.socket | None = None) -> int:
     """Serve in this process. ``notify_fd``: the write end of the pipe to the supervisor
-    (None without one: then this process is the whole server)."""
+    (None without one: then this process is the whole server, and serves the metrics
+    on ``metrics_sock`` itself)."""
     loop = _new_loop(config)
     try:
         asyncio.set_event_loop(loop)
-        return loop.run_until_complete(Server(config, sock, notify_fd).serve())
+        return loop.run_until_complete(
+            Server(config, sock, notify_fd, metrics_sock).serve())
     finally:
         with contextlib.suppress(Exception):
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -116,12 +148,17 @@ class Server:
     """One worker's event-loop side."""
 
     def __init__(self, config: Config, sock: socket.socket,
-                 notify_fd: int | None = None) -> None:
+                 notify_fd: int | None = None,
+                 metrics_sock: socket.socket | None = None) -> None:
         self.config = config
         self.sock = sock
         self.stop = asyncio.Event()
         self.state: ServerState | None = None
         self.notify_fd = notify_fd
+        self.metrics_sock = metrics_sock
+        self.metrics = metrics.WorkerMetrics() if config.metrics_port is not None else None
+        self._report_timer: asyncio.TimerHandle | None = None
+        self._scrape_task: asyncio.Task[Any] | None = None
 
     def _retire(self, reason: str) -> None:
         """Stop accepting, tell the supervisor (which starts the replacement now, not
@@ -175,13 +212,22 @@ class Server:
             context = tls.create_ssl_context(config)
             tls.prepare(state, context)
         protocol = H11Connection if state.observer is None else ObservedH11Connection
-        server = await loop.create_server(
-            lambda: protocol(state), sock=self.sock, ssl=context, backlog=config.backlog)
+        counters = self.metrics
+        if counters is None:
+            factory: Any = lambda: protocol(state)  # noqa: E731
+        else:
+            factory = lambda: metrics.MeteredProtocol(protocol(state), counters)  # noqa: E731
+            self._start_metrics(loop, state, counters)
+        server = await loop.create_server(factory, sock=self.sock, ssl=context,
+                                          backlog=config.backlog)
         self._announce(context is not None)
         await self.stop.wait()
         server.close()
         await self._drain(state)
         ok = await lifespan.shutdown(config.timeout_graceful_shutdown)
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+        self._report(final=True)
         return 0 if ok else 1
 
     def _observer(self, state: ServerState) -> Observer | None:
@@ -189,11 +235,34 @@ class Server:
         config = self.config
         custom_line = config.access_log and \
             config.access_log_format != DEFAULT_ACCESS_LOG_FORMAT
-        if not custom_line and config.limit_max_requests is None:
+        if not custom_line and config.limit_max_requests is None and self.metrics is None:
             return None
         return Observer(state.access_log if config.access_log else None,
                         config.access_log_format, config.limit_max_requests,
-                        config.limit_max_requests_jitter, self._budget_spent)
+                        config.limit_max_requests_jitter, self._budget_spent, self.metrics)
+
+    def _start_metrics(self, loop: asyncio.AbstractEventLoop, state: ServerState,
+                       counters: metrics.WorkerMetrics) -> None:
+        """Report to the supervisor periodically, or (single process) serve the scrape
+        from this loop."""
+        if self.notify_fd is not None:
+            os.set_blocking(self.notify_fd, False)
+            self._report()  # a new worker is in the view from its start
+        elif self.metrics_sock is not None:
+            def body() -> str:
+                return metrics.render(counters.snapshot(state), 1)
+
+            self._scrape_task = loop.create_task(loop.create_server(
+                lambda: metrics.ScrapeProtocol(body), sock=self.metrics_sock))
+
+    def _report(self, final: bool = False) -> None:
+        """This worker's numbers to the supervisor (metrics.py); re-armed unless final."""
+        if self.metrics is None or self.notify_fd is None:
+            return
+        metrics.send_report(self.notify_fd, self.metrics.snapshot(self.state))
+        if not final:
+            loop = asyncio.get_running_loop()
+            self._report_timer = loop.call_later(metrics.REPORT_INTERVAL, self._report)
 
     def _budget_spent(self) -> None:
         """``--limit-max-requests`` reached: this worker is replaced by a fresh one."""
@@ -247,9 +316,17 @@ class Supervisor:
     #: A worker that dies within this many seconds of starting counts as a crash loop.
     CRASH_WINDOW = 2.0
 
-    def __init__(self, config: Config, sock: socket.socket) -> None:
+    def __init__(self, config: Config, sock: socket.socket,
+                 metrics_sock: socket.socket | None = None) -> None:
         self.config = config
         self.sock = sock
+        self.metrics_sock = metrics_sock
+        #: All workers' numbers (metrics.py), when metrics are on.
+        self.aggregate = metrics.Aggregate() if metrics_sock is not None else None
+        #: Scrape connections being read: socket → what arrived of the request head.
+        self.scrapes: dict[socket.socket, bytes] = {}
+        #: What arrived of each worker's current line on its pipe.
+        self.partial: dict[int, bytes] = {}
         self.workers: dict[int, float] = {}
         #: The read end of each worker's pipe, and the worker of each read end.
         self.pipes: dict[int, int] = {}
@@ -270,6 +347,10 @@ class Supervisor:
             os.close(read_fd)
             for fd in self.pipes.values():
                 os.close(fd)
+            if self.metrics_sock is not None:
+                self.metrics_sock.close()
+            for scrape in self.scrapes:
+                scrape.close()
             code = 1
             try:
                 self.selector.close()
@@ -288,11 +369,32 @@ class Supervisor:
         error_log.info("Started worker %d", pid)
 
     def _close_pipe(self, pid: int) -> None:
+        """Stop listening to a worker that is gone, after reading what it wrote last
+        (its final metrics report may still be in the pipe when waitpid reaps it)."""
         fd = self.pipes.pop(pid, None)
         if fd is not None:
+            os.set_blocking(fd, False)
+            with contextlib.suppress(OSError):
+                while data := os.read(fd, 65536):
+                    self._lines(pid, data)
             self.pipe_owner.pop(fd, None)
             self.selector.unregister(fd)
             os.close(fd)
+        self.partial.pop(pid, None)
+        if self.aggregate is not None:
+            self.aggregate.worker_gone(pid)
+
+    def _lines(self, pid: int, data: bytes) -> None:
+        """Handle the complete lines a worker wrote: RETIRING, or a metrics report."""
+        *lines, rest = (self.partial.get(pid, b"") + data).split(b"\n")
+        self.partial[pid] = rest
+        for line in lines:
+            if line == RETIRING.strip():
+                if pid not in self.retiring and not self.stopping:
+                    self.retiring.add(pid)
+                    self._spawn()
+            elif line.startswith(b"M") and self.aggregate is not None:
+                self.aggregate.report(pid, line[1:])
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self.stopping = True
@@ -316,26 +418,68 @@ class Supervisor:
                 os.kill(pid, signal.SIGHUP)
 
     def _read_pipes(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the workers' pipes and the metrics listener."""
         for key, _ in self.selector.select(timeout):
+            if key.data is not None:
+                key.data()
+                continue
             fd = int(key.fd)
             pid = self.pipe_owner.get(fd)
             try:
-                data = os.read(fd, 4096)
+                data = os.read(fd, 65536)
             except OSError:
                 data = b""
             if pid is None:
                 continue
             if not data:  # the worker is gone; waitpid will tell how
-                self._close_pipe(pid)
+                self.selector.unregister(fd)
+                self.pipe_owner.pop(fd, None)
+                self.pipes.pop(pid, None)
+                os.close(fd)
                 continue
-            if RETIRING in data and pid not in self.retiring and not self.stopping:
-                self.retiring.add(pid)
-                self._spawn()
+            self._lines(pid, data)
+
+    # -- the metrics listener, served from this loop (no thread: workers are forked) --
+
+    def _accept_scrape(self) -> None:
+        assert self.metrics_sock is not None
+        try:
+            conn, _ = self.metrics_sock.accept()
+        except OSError:
+            return
+        conn.setblocking(False)
+        self.scrapes[conn] = b""
+        self.selector.register(conn, selectors.EVENT_READ,
+                               lambda: self._read_scrape(conn))
+
+    def _read_scrape(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        head = self.scrapes[conn] + data
+        if data and b"\r\n\r\n" not in head and len(head) <= metrics.MAX_HEAD:
+            self.scrapes[conn] = head
+            return
+        if data:
+            assert self.aggregate is not None
+            response = metrics.respond(head, self.aggregate.render)
+            conn.settimeout(2.0)  # a scraper that does not read is dropped
+            with contextlib.suppress(OSError):
+                conn.sendall(response)
+        self.selector.unregister(conn)
+        del self.scrapes[conn]
+        conn.close()
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_hup)
+        if self.metrics_sock is not None:
+            self.selector.register(self.metrics_sock, selectors.EVENT_READ,
+                                   self._accept_scrape)
         for _ in range(self.config.workers):
             self._spawn()
         exit_code = 0
@@ -387,6 +531,10 @@ class Supervisor:
             self._spawn()
         for pid in list(self.pipes):
             self._close_pipe(pid)
+        for conn in list(self.scrapes):
+            conn.close()
+        if self.metrics_sock is not None:
+            self.metrics_sock.close()
         self.selector.close()
         self.sock.close()
         return exit_code

@@ -548,3 +548,16 @@ class ObservedH11Connection(H11Connection):
                                   self.writer.status, self.loop.time() - self._started,
                                   self._sent)
         super().finish_response()
+
+    def abort_response(self) -> None:
+        observer = self.state.observer
+        if observer is not None and self.cycle is not None:
+            observer.request_failed(self.writer.status if self.head_sent else 500,
+                                    self.loop.time() - self._started)
+        super().abort_response()
+
+    def _protocol_error(self, exc: ProtocolError) -> None:
+        observer = self.state.observer
+        if observer is not None:
+            observer.protocol_error(f"http1_{exc.status}" if exc.status else "http1_close")
+        super()._protocol_error(exc)

@@ -152,6 +152,9 @@ class H2Connection(FlowControl):
                     self.close()
                     return
             elif kind is ConnectionTerminated:
+                if self.state.observer is not None:
+                    self.state.observer.protocol_error(
+                        "h2_" + frames.ERROR_NAMES.get(event.code, "UNKNOWN"))  # type: ignore[union-attr]
                 self.flush()
                 self._lose_streams()
                 self.close()

@@ -371,6 +371,13 @@ class ObservedH2Stream(H2Stream):
                                   self.status, self.conn.loop.time() - self.started,
                                   self.sent)
 
+    def abort_response(self) -> None:
+        observer = self.conn.state.observer
+        if observer is not None and not self.closed:
+            observer.request_failed(self.status if self.head_sent else 500,
+                                    self.conn.loop.time() - self.started)
+        super().abort_response()
+
 
 class H2WebSocketStream(H2StreamBase):
     """A WebSocket over an extended CONNECT stream (RFC 8441 §5): the 200 response is the

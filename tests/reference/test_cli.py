@@ -106,6 +106,8 @@ MAPPING = [
     (["--h2-reset-burst", "8"], "h2_limits", H2Limits(reset_burst=8)),
     (["--h2-reset-rate", "9"], "h2_limits", H2Limits(reset_rate=9)),
     (["--backlog", "16"], "backlog", 16),
+    (["--metrics-port", "9100"], "metrics_port", 9100),
+    (["--metrics-host", "::1"], "metrics_host", "::1"),
     (["--limit-max-requests", "100"], "limit_max_requests", 100),
     (["--limit-max-requests-jitter", "10"], "limit_max_requests_jitter", 10),
     (["--access-log-format", "%(status)d %(bytes)d"], "access_log_format",
