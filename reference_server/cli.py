@@ -307,6 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
             none="off", type=_port, metavar="PORT")
     _option(metrics, "--metrics-host", "address of the metrics listener", metavar="HOST")
 
+    dev = parser.add_argument_group(
+        "development", "--reload needs the reload extra: pip install "
+        "'asgi-conformance[reload]' (watchfiles).")
+    _option(dev, "--reload", "start new workers when a watched file changes (the old ones "
+            "drain; an edit that fails to import keeps them)", action=on_off)
+    _option(dev, "--reload-dir", "directory to watch, repeatable", default=None,
+            none="the current directory", action="append", dest="reload_dirs",
+            metavar="DIR")
+    _option(dev, "--reload-include", "glob of file names that trigger a reload, "
+            "repeatable", default=None, none="*.py", action="append",
+            dest="reload_includes", metavar="GLOB")
+    _option(dev, "--reload-exclude", "glob of file or directory names to ignore, "
+            "repeatable", default=None, none=".*, *.py[cod], *.sw?, *~, __pycache__",
+            action="append", dest="reload_excludes", metavar="GLOB")
+
     conf = parser.add_argument_group(
         "configuration",
         f"Every option can also be set as an environment variable {ENV_PREFIX}<OPTION> "
@@ -405,6 +420,18 @@ def _validate(args: argparse.Namespace) -> None:
     _check_file("--ssl-keyfile", args.ssl_keyfile)
     _check_file("--ssl-ca-certs", args.ssl_ca_certs)
     _check_file("--log-config", args.log_config)
+    if args.reload:
+        from .reload import ReloadUnavailable, require_watchfiles
+
+        try:
+            require_watchfiles()
+        except ReloadUnavailable as exc:
+            _fail(str(exc))
+        for directory in args.reload_dirs or ():
+            if not os.path.isdir(directory):
+                _fail(f"--reload-dir: not a directory: {directory!r}")
+    elif args.reload_dirs or args.reload_includes or args.reload_excludes:
+        _fail("--reload-dir, --reload-include and --reload-exclude need --reload")
     if args.metrics_port is not None and args.uds is None and args.fd is None and \
             args.metrics_port == args.port and args.port != 0 and \
             args.metrics_host == args.host:
@@ -436,6 +463,10 @@ def _env_value(action: argparse.Action, name: str, text: str) -> object:
             return False
         _fail(f"{name}: expected one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, "
               f"got {text!r}")
+    if isinstance(action, argparse._AppendAction):
+        # A repeatable option: comma-separated values.
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        return [_env_value(_Single(action), name, item) for item in items]
     value: object = text
     if action.type is not None:
         try:
@@ -446,6 +477,14 @@ def _env_value(action: argparse.Action, name: str, text: str) -> object:
         _fail(f"{name}: invalid choice {text!r} (choose from "
               f"{', '.join(map(repr, action.choices))})")
     return value
+
+
+class _Single(argparse.Action):
+    """One value of a repeatable option, checked like the option's own."""
+
+    def __init__(self, action: argparse.Action) -> None:
+        super().__init__(action.option_strings, action.dest, type=action.type,  # type: ignore[arg-type]
+                         choices=action.choices)
 
 
 def apply_environment(parser: argparse.ArgumentParser,
@@ -498,6 +537,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     # Every Config field but the limits is an option of the same name.
     options = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config)
                if field.name not in ("limits", "h2_limits")}
+    for name in ("reload_dirs", "reload_includes", "reload_excludes"):
+        options[name] = list(options[name] or ())
     return Config(
         limits=Limits(
             max_request_line=args.limit_request_line,

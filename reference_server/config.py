@@ -73,6 +73,14 @@ class Config:
     #: Serve Prometheus metrics on this port (None: off) and host (metrics.py).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    #: Development: new workers when files in the watched directories change (reload.py).
+    reload: bool = False
+    #: Directories watched by --reload (empty: the current directory).
+    reload_dirs: list[str] = field(default_factory=list)
+    #: Globs of file names that count (empty: ``*.py``), and of names to ignore
+    #: (empty: dot files, ``*.py[cod]``, swap and backup files, ``__pycache__``).
+    reload_includes: list[str] = field(default_factory=list)
+    reload_excludes: list[str] = field(default_factory=list)
     #: listen() backlog: connections the kernel queues before a worker accepts them.
     backlog: int = 2048
     #: Value of the Server response header; empty disables it.

@@ -4,8 +4,9 @@ One worker = one process = one event loop = one lifespan (lifespan.rst). With
 ``--workers N`` the parent binds the listening socket once and forks N workers that
 share it (the kernel spreads connections), then only supervises: it restarts a worker
 that dies, forwards SIGTERM/SIGINT, and on SIGHUP replaces the workers without dropping a
-connection (:class:`Supervisor`). ``--limit-max-requests`` also runs a supervisor, even
-for one worker, so a worker that has served its requests is replaced. A single-process
+connection (:class:`Supervisor`). ``--limit-max-requests`` and ``--reload`` (reload.py)
+also run a supervisor, even for one worker, so a worker that has served its requests is
+replaced, and new code gets new workers. A single-process
 server (``--workers 1``, no request limit) logs SIGHUP and keeps serving: there is no
 parent to hold the socket while a new process starts.
 
@@ -45,6 +46,8 @@ EXIT_STARTUP_FAILED = 3
 #: What a worker writes to its supervisor pipe when it stops accepting to be replaced
 #: (a line; metrics reports are lines starting with b"M").
 RETIRING = b"R\n"
+#: ... and once it serves (a reload retires the old workers only after this).
+READY = b"U\n"
 
 
 class MetricsBindError(Exception):
@@ -89,7 +92,7 @@ def needs_supervisor(config: Config) -> bool:
     """A worker that ends on its own (``--limit-max-requests``) needs a parent to
     replace it; the parent also holds the listening socket meanwhile, so connections
     queue in the backlog instead of being refused."""
-    return config.workers > 1 or config.limit_max_requests is not None
+    return config.workers > 1 or config.limit_max_requests is not None or config.reload
 
 
 def bind(config: Config) -> socket.socket:
@@ -181,7 +184,7 @@ class Server:
         if self.notify_fd is None:
             error_log.warning(
                 "Received SIGHUP: replacing workers needs a supervisor (--workers 2 or more, "
-                "or --limit-max-requests); a single-process server keeps serving.")
+                "--limit-max-requests or --reload); a single-process server keeps serving.")
             return
         self._retire("SIGHUP")
 
@@ -221,6 +224,9 @@ class Server:
         server = await loop.create_server(factory, sock=self.sock, ssl=context,
                                           backlog=config.backlog)
         self._announce(context is not None)
+        if self.notify_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.notify_fd, READY)
         await self.stop.wait()
         server.close()
         await self._drain(state)
@@ -307,8 +313,10 @@ class Supervisor:
 
     Replacing workers without dropping a connection (SIGHUP, ``--limit-max-requests``):
     the listening socket stays open here the whole time, so a connection that arrives
-    while no worker accepts waits in the backlog; new workers are forked first, then the
-    old ones get SIGHUP, stop accepting, finish their requests and exit. A worker tells
+    while no worker accepts waits in the backlog; new workers are forked first, and once
+    each says it serves (READY on its pipe) the old ones get SIGHUP, stop accepting,
+    finish their requests and exit; a new worker that dies before it serves cancels the
+    replacement (the old workers go on). A worker tells
     its supervisor that it retires (on its own, after ``--limit-max-requests``) over a
     pipe, so its replacement starts at once rather than when it has drained.
     """
@@ -328,6 +336,7 @@ class Supervisor:
         #: What arrived of each worker's current line on its pipe.
         self.partial: dict[int, bytes] = {}
         self.workers: dict[int, float] = {}
+        self.reload_dirs = config.reload_dirs or [os.getcwd()]
         #: The read end of each worker's pipe, and the worker of each read end.
         self.pipes: dict[int, int] = {}
         self.pipe_owner: dict[int, int] = {}
@@ -335,9 +344,14 @@ class Supervisor:
         self.retiring: set[int] = set()
         self.stopping = False
         self.reload_requested = False
+        #: New workers of a reload that do not serve yet, and the workers they replace.
+        self.pending: set[int] = set()
+        self.to_retire: list[int] = []
+        #: What --reload saw change last (set by the watcher thread).
+        self.changed: list[str] = []
         self.selector = selectors.DefaultSelector()
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> int:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker
@@ -354,6 +368,10 @@ class Supervisor:
             code = 1
             try:
                 self.selector.close()
+                if self.config.reload:
+                    from .reload import forget_modules
+
+                    forget_modules(self.reload_dirs)
                 code = serve_in_process(self.config, self.sock, write_fd)
             except BaseException as exc:
                 error_log.error("Worker %d failed: %s", os.getpid(), exc)
@@ -367,6 +385,7 @@ class Supervisor:
         self.pipe_owner[read_fd] = pid
         self.selector.register(read_fd, selectors.EVENT_READ)
         error_log.info("Started worker %d", pid)
+        return pid
 
     def _close_pipe(self, pid: int) -> None:
         """Stop listening to a worker that is gone, after reading what it wrote last
@@ -389,7 +408,9 @@ class Supervisor:
         *lines, rest = (self.partial.get(pid, b"") + data).split(b"\n")
         self.partial[pid] = rest
         for line in lines:
-            if line == RETIRING.strip():
+            if line == READY.strip():
+                self._ready(pid)
+            elif line == RETIRING.strip():
                 if pid not in self.retiring and not self.stopping:
                     self.retiring.add(pid)
                     self._spawn()
@@ -405,17 +426,37 @@ class Supervisor:
     def _on_hup(self, _signum: int, _frame: Any) -> None:
         self.reload_requested = True
 
-    def _reload(self) -> None:
-        """SIGHUP, as gunicorn: new workers first, then the old ones drain and exit."""
+    def _reload(self, why: str) -> None:
+        """SIGHUP (or a change under --reload), as gunicorn: new workers first; the old
+        ones drain and exit once all the new ones serve (:meth:`_ready`). A reload
+        during a reload replaces the new workers not yet serving."""
+        for pid in self.pending:
+            self._retire(pid)
+        self.pending.clear()
         old = [pid for pid in self.workers if pid not in self.retiring]
-        error_log.info("Received SIGHUP; starting %d new worker(s), draining %d.",
+        self.to_retire = old
+        error_log.info("%s; starting %d new worker(s), draining %d once they serve.", why,
                        self.config.workers, len(old))
         for _ in range(self.config.workers):
-            self._spawn()
-        for pid in old:
-            self.retiring.add(pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGHUP)
+            self.pending.add(self._spawn())
+
+    def _retire(self, pid: int) -> None:
+        self.retiring.add(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGHUP)
+
+    def _ready(self, pid: int) -> None:
+        self.pending.discard(pid)
+        if not self.pending and self.to_retire:
+            for old in self.to_retire:
+                if old in self.workers:
+                    self._retire(old)
+            self.to_retire = []
+
+    def _changed(self, paths: list[str]) -> None:
+        """The watcher thread: only a flag (the loop acts on it)."""
+        self.changed = paths
+        self.reload_requested = True
 
     def _read_pipes(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the workers' pipes and the metrics listener."""
@@ -480,6 +521,15 @@ class Supervisor:
         if self.metrics_sock is not None:
             self.selector.register(self.metrics_sock, selectors.EVENT_READ,
                                    self._accept_scrape)
+        watcher = None
+        if self.config.reload:
+            from .reload import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Watcher
+
+            sys.dont_write_bytecode = True  # no .pyc of a file edited within a second
+            watcher = Watcher(self.reload_dirs, self.config.reload_includes or DEFAULT_INCLUDE,
+                              self.config.reload_excludes or DEFAULT_EXCLUDE, self._changed)
+            watcher.start()
+            error_log.info("Watching %s for changes (--reload).", ", ".join(self.reload_dirs))
         for _ in range(self.config.workers):
             self._spawn()
         exit_code = 0
@@ -494,7 +544,9 @@ class Supervisor:
             if self.reload_requested:
                 self.reload_requested = False
                 if not self.stopping:
-                    self._reload()
+                    self._reload(f"{', '.join(self.changed)} changed" if self.changed
+                                 else "Received SIGHUP")
+                    self.changed = []
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -510,6 +562,16 @@ class Supervisor:
             if self.stopping:
                 if code not in (0, -signal.SIGTERM):
                     exit_code = 1
+                continue
+            if pid in self.pending:
+                # A new worker of a reload died before serving (an edit that does not
+                # import, say): the old workers go on; the next change tries again.
+                error_log.error("New worker %d exited with %d before serving; the old "
+                                "workers keep serving.", pid, code)
+                for other in self.pending - {pid}:
+                    self._retire(other)
+                self.pending.clear()
+                self.to_retire = []
                 continue
             if pid in self.retiring:
                 self.retiring.discard(pid)
@@ -529,6 +591,8 @@ class Supervisor:
                 self._on_signal(signal.SIGTERM, None)
                 continue
             self._spawn()
+        if watcher is not None:
+            watcher.stop()
         for pid in list(self.pipes):
             self._close_pipe(pid)
         for conn in list(self.scrapes):
