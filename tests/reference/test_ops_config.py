@@ -447,7 +447,10 @@ def test_process_sighup_replaces_workers_without_dropping(tmp_path):
     server = Server(tmp_path, "--workers", "2", "--no-access-log",
                     "--timeout-keep-alive", "30")
     try:
-        old_pids = {_pid(_get(server.port)) for _ in range(6)}
+        server.wait_for_log(r"Serving on (.|\n)*Serving on")
+        old_pids = {int(pid) for pid in re.findall(r"Started worker (\d+)", server.stderr())}
+        assert len(old_pids) == 2
+        assert _pid(_get(server.port)) in old_pids
         keep = socket.create_connection(("127.0.0.1", server.port), timeout=20)
         _, body = _request(keep)
         keep_pid = _pid(body)
@@ -473,6 +476,10 @@ def test_process_sighup_replaces_workers_without_dropping(tmp_path):
             if pid not in old_pids:
                 new_pids.add(pid)
         assert new_pids, "no new worker answered"
+        # The old workers retire once both new ones serve; the kept connection's worker
+        # then stays up for it (its keep-alive timeout is 30 s).
+        server.wait_for_log(r"Worker \d+ retiring \(SIGHUP\)(.|\n)*"
+                            r"Worker \d+ retiring \(SIGHUP\)")
         thread.join(timeout=20)
         assert slow["head"].startswith(b"HTTP/1.1 200 ")
         assert _pid(slow["body"]) in old_pids  # served by an old worker, while draining
