@@ -411,7 +411,11 @@ class Supervisor:
             if line == READY.strip():
                 self._ready(pid)
             elif line == RETIRING.strip():
-                if pid not in self.retiring and not self.stopping:
+                if pid in self.to_retire:
+                    # A reload's new workers are already on their way to replace it.
+                    self.to_retire.remove(pid)
+                    self.retiring.add(pid)
+                elif pid not in self.retiring and not self.stopping:
                     self.retiring.add(pid)
                     self._spawn()
             elif line.startswith(b"M") and self.aggregate is not None:
@@ -572,6 +576,11 @@ class Supervisor:
                     self._retire(other)
                 self.pending.clear()
                 self.to_retire = []
+                # An old worker that retired meanwhile (--limit-max-requests) was left
+                # to the new ones: replace it now.
+                serving = [p for p in self.workers if p not in self.retiring]
+                for _ in range(self.config.workers - len(serving)):
+                    self._spawn()
                 continue
             if pid in self.retiring:
                 self.retiring.discard(pid)
