@@ -190,6 +190,14 @@ class Server:
 
     def _signal(self, signum: int) -> None:
         if self.stop.is_set():
+            state = self.state
+            if state is not None and state.retiring:
+                # Stopped for good while retiring: idle connections need not wait for
+                # their next request any more.
+                state.retiring = False
+                for conn in list(state.connections):
+                    if isinstance(conn, H11Connection):
+                        conn.shutdown()
             return
         error_log.info("Received %s; shutting down.", signal.Signals(signum).name)
         self.stop.set()
@@ -306,6 +314,10 @@ class Server:
             await asyncio.wait(list(state.tasks), timeout=1.0)
 
 
+#: The signals the supervisor handles (blocked around a fork, see Supervisor._spawn).
+_SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
 class Supervisor:
     """The parent of the workers: forks them sharing the socket, restarts one that dies
     unexpectedly, replaces one that retires, forwards SIGTERM/SIGINT and waits for them
@@ -352,12 +364,18 @@ class Supervisor:
         self.selector = selectors.DefaultSelector()
 
     def _spawn(self) -> int:
+        """Fork a worker. The supervisor's signals are blocked from before the fork until
+        the new worker is in ``self.workers`` (a SIGTERM handled in between would miss
+        it, and it would outlive the supervisor) and, in the worker, until it has its own
+        handlers (it must never run the supervisor's)."""
         read_fd, write_fd = os.pipe()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISOR_SIGNALS)
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop handles it
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read_fd)
             for fd in self.pipes.values():
                 os.close(fd)
@@ -379,12 +397,15 @@ class Supervisor:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        os.close(write_fd)
-        self.workers[pid] = time.monotonic()
-        self.pipes[pid] = read_fd
-        self.pipe_owner[read_fd] = pid
-        self.selector.register(read_fd, selectors.EVENT_READ)
-        error_log.info("Started worker %d", pid)
+        try:
+            os.close(write_fd)
+            self.workers[pid] = time.monotonic()
+            self.pipes[pid] = read_fd
+            self.pipe_owner[read_fd] = pid
+            self.selector.register(read_fd, selectors.EVENT_READ)
+            error_log.info("Started worker %d", pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a SIGTERM now reaches it
         return pid
 
     def _close_pipe(self, pid: int) -> None:

@@ -505,3 +505,24 @@ def test_process_sighup_single_process_keeps_serving(tmp_path):
         assert _pid(_get(server.port)) == pid == server.proc.pid
     finally:
         assert server.stop() == 0
+
+
+def test_process_sigterm_while_retiring_closes_idle_connections(tmp_path):
+    """SIGTERM after SIGHUP: an old worker kept up by an idle keep-alive connection
+    (which retiring leaves open) stops for good, closing it, rather than waiting for the
+    keep-alive timeout (60 s here) or the grace period (30 s)."""
+    server = Server(tmp_path, "--workers", "2", "--no-access-log", "--timeout-keep-alive",
+                    "60", "--timeout-graceful-shutdown", "30")
+    try:
+        server.wait_for_log(r"Serving on (.|\n)*Serving on")
+        keep = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+        _request(keep)
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log(r"Worker \d+ retiring \(SIGHUP\)(.|\n)*"
+                            r"Worker \d+ retiring \(SIGHUP\)")
+        server.proc.send_signal(signal.SIGTERM)
+        assert keep.recv(1) == b""  # closed by the server (bounded by the 20 s timeout)
+        keep.close()
+        assert server.proc.wait(timeout=20) == 0, server.stderr()
+    finally:
+        server.stop()
