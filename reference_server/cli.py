@@ -12,6 +12,15 @@ its own errors:
 - an application that cannot be imported: ``reference-server: error: ...``, exit 1,
   no traceback (``--log-level debug`` adds it).
 
+Every option can also come from the environment, as ``REFERENCE_SERVER_<OPTION>``
+(uppercased, dashes to underscores: ``--limit-concurrency`` →
+``REFERENCE_SERVER_LIMIT_CONCURRENCY``, as uvicorn's ``UVICORN_*``), so a container or a
+systemd unit configures the server without a wrapper script. The command line wins over
+the environment; on/off options take 1/true/yes/on or 0/false/no/off; a bad value is the
+same one-line error, naming the variable. ``--env-file`` is read first, into the process
+environment (without overriding what is already set), so it can hold both
+``REFERENCE_SERVER_*`` and the application's own variables.
+
 Option names, and defaults where they make sense, are uvicorn's, so a uvicorn command
 line mostly works unchanged. The defaults come from :class:`Config` itself so the two
 cannot drift apart.
@@ -34,9 +43,12 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config
+from .envfile import EnvFileError, load_env_file
 from .http2.limits import H2Limits
 from .http11.limits import Limits
 from .importer import AppImportError, check_app
+from .logs import LogConfigError
+from .observe import AccessFormatError, check_access_format
 from .proxy import TrustedProxies
 
 PROG = "reference-server"
@@ -44,6 +56,9 @@ PROG = "reference-server"
 _DEFAULTS = Config(app="")
 _LIMITS = Limits()
 _H2 = H2Limits()
+
+#: Prefix of the environment variable of each option (``--port`` → REFERENCE_SERVER_PORT).
+ENV_PREFIX = "REFERENCE_SERVER_"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -136,6 +151,13 @@ def _header_value(text: str) -> str:
     return text.strip()
 
 
+def _access_format(text: str) -> str:
+    try:
+        return check_access_format(text)
+    except AccessFormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _lower(text: str) -> str:
     return text.lower()
 
@@ -206,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
             "descriptor, e.g. from systemd", type=_non_negative_int)
     _option(sock, "--workers", "number of worker processes sharing the socket; 1 serves "
             "in this process", type=_positive_int, metavar="N")
+    _option(sock, "--backlog", "connections the kernel queues before a worker accepts "
+            "them (listen() backlog)", type=_positive_int, metavar="N")
+    _option(sock, "--limit-max-requests", "a worker serves this many requests, then "
+            "finishes what is in flight, exits and is replaced by a fresh one (bounds what "
+            "a leaking app accumulates)", none="no limit", type=_positive_int, metavar="N")
+    _option(sock, "--limit-max-requests-jitter", "add a random 0..J to each worker's "
+            "--limit-max-requests so workers are not all replaced at once",
+            type=_non_negative_int, metavar="J")
     _option(sock, "--loop", "event loop: 'auto' uses uvloop when it is installed, else "
             "asyncio", choices=("auto", "asyncio", "uvloop"))
 
@@ -259,8 +289,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave the Server header out (same as --server-header '')")
     _option(resp, "--date-header", "send a Date response header", action=on_off)
     _option(resp, "--access-log", "log one line per request", action=on_off)
+    _option(resp, "--access-log-format", "%%-format of an HTTP access-log line with the "
+            "fields client, method, path, http_version, status (int), duration (float, "
+            "seconds) and bytes (int, response body), e.g. '%%(client)s %%(status)d "
+            "%%(duration).3f'", type=_access_format, metavar="FORMAT")
     _option(resp, "--log-level", "least severe messages logged", type=_lower,
             choices=LOG_LEVELS)
+    _option(resp, "--log-config", "logging configuration applied over the defaults: "
+            ".json or .yaml/.yml (dictConfig; YAML needs PyYAML), else INI (fileConfig)",
+            metavar="FILE")
+
+    metrics = parser.add_argument_group(
+        "metrics", "Prometheus text format at /metrics on a listener of its own, one view "
+        "of all workers (requests and durations by status class, connections, active "
+        "requests and WebSocket sessions, bytes, protocol errors).")
+    _option(metrics, "--metrics-port", "serve metrics on this port; unset: no metrics",
+            none="off", type=_port, metavar="PORT")
+    _option(metrics, "--metrics-host", "address of the metrics listener", metavar="HOST")
+
+    dev = parser.add_argument_group(
+        "development", "--reload needs the reload extra: pip install "
+        "'asgi-conformance[reload]' (watchfiles).")
+    _option(dev, "--reload", "start new workers when a watched file changes (the old ones "
+            "drain; an edit that fails to import keeps them)", action=on_off)
+    _option(dev, "--reload-dir", "directory to watch, repeatable", default=None,
+            none="the current directory", action="append", dest="reload_dirs",
+            metavar="DIR")
+    _option(dev, "--reload-include", "glob of file names that trigger a reload, "
+            "repeatable", default=None, none="*.py", action="append",
+            dest="reload_includes", metavar="GLOB")
+    _option(dev, "--reload-exclude", "glob of file or directory names to ignore, "
+            "repeatable", default=None, none=".*, *.py[cod], *.sw?, *~, __pycache__",
+            action="append", dest="reload_excludes", metavar="GLOB")
+
+    conf = parser.add_argument_group(
+        "configuration",
+        f"Every option can also be set as an environment variable {ENV_PREFIX}<OPTION> "
+        f"(e.g. {ENV_PREFIX}WORKERS=4, {ENV_PREFIX}ACCESS_LOG=false); the command line "
+        "wins.")
+    _option(conf, "--env-file", "dotenv file (KEY=value lines) loaded into the environment "
+            "before the options are read; variables already set win", metavar="FILE")
 
     h2 = parser.add_argument_group(
         "HTTP/2", "HTTP/2 is served over TLS when ALPN picks h2, and on plaintext "
@@ -351,20 +419,126 @@ def _validate(args: argparse.Namespace) -> None:
     _check_file("--ssl-certfile", args.ssl_certfile)
     _check_file("--ssl-keyfile", args.ssl_keyfile)
     _check_file("--ssl-ca-certs", args.ssl_ca_certs)
+    _check_file("--log-config", args.log_config)
+    if args.reload:
+        from .reload import ReloadUnavailable, require_watchfiles
+
+        try:
+            require_watchfiles()
+        except ReloadUnavailable as exc:
+            _fail(str(exc))
+        for directory in args.reload_dirs or ():
+            if not os.path.isdir(directory):
+                _fail(f"--reload-dir: not a directory: {directory!r}")
+    elif args.reload_dirs or args.reload_includes or args.reload_excludes:
+        _fail("--reload-dir, --reload-include and --reload-exclude need --reload")
+    if args.metrics_port is not None and args.uds is None and args.fd is None and \
+            args.metrics_port == args.port and args.port != 0 and \
+            args.metrics_host == args.host:
+        _fail("--metrics-port must differ from --port")
     if args.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         _fail("--loop uvloop: uvloop is not installed (pip install uvloop)")
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Config:
-    """Parse ``argv`` (default ``sys.argv[1:]``) into a :class:`Config`.
+# -- the environment ----------------------------------------------------------------------------
 
-    Exits 2 with a one-line message on any invalid option or combination.
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def env_name(flag: str) -> str:
+    """``--limit-concurrency`` → ``REFERENCE_SERVER_LIMIT_CONCURRENCY``."""
+    return ENV_PREFIX + flag.removeprefix("--").upper().replace("-", "_")
+
+
+def _env_value(action: argparse.Action, name: str, text: str) -> object:
+    """``text`` converted as the option's own argument would be; a bad value is a
+    one-line error naming the variable."""
+    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+        word = text.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        _fail(f"{name}: expected one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, "
+              f"got {text!r}")
+    if isinstance(action, argparse._AppendAction):
+        # A repeatable option: comma-separated values.
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        return [_env_value(_Single(action), name, item) for item in items]
+    value: object = text
+    if action.type is not None:
+        try:
+            value = action.type(text)  # type: ignore[operator]
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            _fail(f"{name}: {exc}")
+    if action.choices is not None and value not in action.choices:
+        _fail(f"{name}: invalid choice {text!r} (choose from "
+              f"{', '.join(map(repr, action.choices))})")
+    return value
+
+
+class _Single(argparse.Action):
+    """One value of a repeatable option, checked like the option's own."""
+
+    def __init__(self, action: argparse.Action) -> None:
+        super().__init__(action.option_strings, action.dest, type=action.type,  # type: ignore[arg-type]
+                         choices=action.choices)
+
+
+def apply_environment(parser: argparse.ArgumentParser,
+                      environ: dict[str, str] | os._Environ[str]) -> None:
+    """Make each ``REFERENCE_SERVER_<OPTION>`` set in ``environ`` the default of its
+    option, so the command line still wins."""
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        flag = action.option_strings[0]
+        if flag == "--no-server-header":
+            continue  # an alias of --server-header ''
+        name = env_name(flag)
+        text = environ.get(name)
+        if text is not None:
+            action.default = _env_value(action, name, text)
+
+
+def _load_env_file(argv: list[str]) -> None:
+    """``--env-file`` (or REFERENCE_SERVER_ENV_FILE) into ``os.environ`` before the
+    options are read, so the file can set REFERENCE_SERVER_* too."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--env-file")
+    known, _ = pre.parse_known_args(argv)
+    path = known.env_file if known.env_file is not None else \
+        os.environ.get(env_name("--env-file"))
+    if not path:
+        return
+    _check_file("--env-file", path)
+    try:
+        values = load_env_file(path)
+    except EnvFileError as exc:
+        _fail(str(exc))
+    for key, value in values.items():
+        os.environ.setdefault(key, value)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Config:
+    """Parse ``argv`` (default ``sys.argv[1:]``), with the environment's
+    ``REFERENCE_SERVER_*`` variables as defaults, into a :class:`Config`.
+
+    Exits 2 with a one-line message on any invalid option, variable or combination.
     """
-    args = build_parser().parse_args(None if argv is None else list(argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _load_env_file(argv)
+    parser = build_parser()
+    apply_environment(parser, os.environ)
+    args = parser.parse_args(argv)
     _validate(args)
     # Every Config field but the limits is an option of the same name.
     options = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config)
                if field.name not in ("limits", "h2_limits")}
+    for name in ("reload_dirs", "reload_includes", "reload_excludes"):
+        options[name] = list(options[name] or ())
     return Config(
         limits=Limits(
             max_request_line=args.limit_request_line,
@@ -454,6 +628,10 @@ def main(argv: list[str] | None = None) -> int:
         return server.run(config)
     except AppImportError as exc:  # the worker's own load_app (e.g. a failing factory)
         return _app_error(exc, config)
+    except LogConfigError as exc:
+        return _error(str(exc), 2)
+    except server.MetricsBindError as exc:
+        return _error(str(exc), 1)
     except OSError as exc:
         if config.log_level in ("debug", "trace"):
             traceback.print_exception(exc, file=sys.stderr)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from .http2.limits import H2Limits
 from .http11.limits import Limits
 
+#: Today's access-log line (``--access-log-format``'s default): uvicorn's shape.
+DEFAULT_ACCESS_LOG_FORMAT = '%(client)s - "%(method)s %(path)s HTTP/%(http_version)s" %(status)d'
+
 
 @dataclass(slots=True)
 class Config:
@@ -56,7 +59,30 @@ class Config:
     #: high-water mark) and of request data read ahead before reading pauses.
     flow_high_water: int = 65536
     access_log: bool = True
+    #: %-style format of an HTTP access-log line with named fields (observe.py lists them).
+    access_log_format: str = DEFAULT_ACCESS_LOG_FORMAT
     log_level: str = "info"
+    #: A logging configuration (JSON, YAML or INI by extension) applied over the defaults.
+    log_config: str | None = None
+    #: A dotenv file loaded into the environment before the options are read (cli.py).
+    env_file: str | None = None
+    #: A worker serves this many requests (plus a random 0..jitter) then exits gracefully
+    #: and is replaced: bounds what a leaking application can accumulate.
+    limit_max_requests: int | None = None
+    limit_max_requests_jitter: int = 0
+    #: Serve Prometheus metrics on this port (None: off) and host (metrics.py).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    #: Development: new workers when files in the watched directories change (reload.py).
+    reload: bool = False
+    #: Directories watched by --reload (empty: the current directory).
+    reload_dirs: list[str] = field(default_factory=list)
+    #: Globs of file names that count (empty: ``*.py``), and of names to ignore
+    #: (empty: dot files, ``*.py[cod]``, swap and backup files, ``__pycache__``).
+    reload_includes: list[str] = field(default_factory=list)
+    reload_excludes: list[str] = field(default_factory=list)
+    #: listen() backlog: connections the kernel queues before a worker accepts them.
+    backlog: int = 2048
     #: Value of the Server response header; empty disables it.
     server_header: str = "reference-server"
     date_header: bool = True

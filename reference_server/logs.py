@@ -83,3 +83,39 @@ def configure_logging(level: str, access_log: bool) -> None:
     if not access_log:
         access.setLevel(logging.CRITICAL + 1)
         access.disabled = True
+
+
+class LogConfigError(Exception):
+    """A ``--log-config`` file that cannot be read or applied (one line, no traceback)."""
+
+
+def apply_log_config(path: str) -> None:
+    """Apply ``--log-config`` over the defaults, as uvicorn does: ``.json`` and
+    ``.yaml``/``.yml`` go to :func:`logging.config.dictConfig`, anything else to
+    :func:`logging.config.fileConfig` (INI) without disabling existing loggers. A logger
+    the file names gets the file's handlers instead of ours; one it does not name keeps
+    ours, so a file that only adds, say, a JSON handler on the access logger works."""
+    import logging.config
+
+    try:
+        if path.endswith(".json"):
+            import json
+
+            with open(path, encoding="utf-8") as file:
+                logging.config.dictConfig(json.load(file))
+        elif path.endswith((".yaml", ".yml")):
+            try:
+                import yaml  # type: ignore[import-untyped, unused-ignore]
+            except ImportError:
+                raise LogConfigError(
+                    f"--log-config {path}: a YAML file needs PyYAML (pip install pyyaml), "
+                    "or give the configuration as .json or .ini") from None
+            with open(path, encoding="utf-8") as file:
+                logging.config.dictConfig(yaml.safe_load(file))
+        else:
+            logging.config.fileConfig(path, disable_existing_loggers=False)
+    except LogConfigError:
+        raise
+    except Exception as exc:  # json, yaml, configparser and dictConfig each raise their own
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LogConfigError(f"--log-config {path}: cannot apply it: {detail}") from None

@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .asgi import ASGIApp
 from .config import Config
 from .http11.response import DateCache, error_response
 from .proxy import TrustedProxies
 from .websocket.deflate import DeflateConfig
+
+if TYPE_CHECKING:
+    from .observe import Observer
 
 error_log = logging.getLogger("reference_server.error")
 access_log = logging.getLogger("reference_server.access")
@@ -52,6 +55,9 @@ class ServerState:
         self.tls_cipher_ids: dict[str, int] = {}
         #: Set when SIGTERM/SIGINT arrived: finish in-flight requests, accept no more.
         self.shutting_down = False
+        #: ... because this worker is being replaced (--limit-max-requests, SIGHUP), not
+        #: stopped: idle HTTP/1.1 connections are not closed under the client.
+        self.retiring = False
         self.server_header = (b"server: " + config.server_header.encode("latin-1") + b"\r\n"
                               if config.server_header else b"")
         #: The Date header's clock (the sans-I/O core is handed it, never reads one).
@@ -66,6 +72,9 @@ class ServerState:
         self.deflate_config = DeflateConfig(enabled=config.ws_per_message_deflate)
         self.error_log = error_log
         self.access_log = access_log
+        #: Per-request bookkeeping (observe.py), None when no feature needs it: then the
+        #: protocols run their plain classes and the request path is unchanged.
+        self.observer: Observer | None = None
 
     def error_response(self, status: int, reason: str = "", extra: bytes = b"") -> bytes:
         """A complete, connection-closing error response of the server's own, with this

@@ -144,12 +144,18 @@ class H11Connection(FlowControl):
         super().close()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: idle connections close now, busy ones after the response
-        in progress (their writer no longer keeps the connection alive)."""
-        if self.cycle is None:
-            self.close()
-        else:
+        """Graceful shutdown: idle connections close now (unless the worker is retiring),
+        busy ones after the response in progress (their writer no longer keeps the
+        connection alive)."""
+        if self.cycle is not None:
             self.writer.keep_alive = False
+        elif not self.state.retiring:
+            self.close()
+        # Retiring (a worker replaced after --limit-max-requests or SIGHUP): an idle
+        # connection stays until its next request, answered with Connection: close, or
+        # its head/keep-alive timer; closing it now would drop a request the client may
+        # be sending (one it accepted just before the listener closed, or a keep-alive
+        # request crossing our FIN).
 
     # -- timers --------------------------------------------------------------------------
 
@@ -503,3 +509,55 @@ class H11Connection(FlowControl):
         if early:
             conn.data_received(early)
         return True
+
+
+class ObservedH11Connection(H11Connection):
+    """An :class:`H11Connection` that stamps each request's start and counts its body
+    bytes for the server's :class:`~reference_server.observe.Observer`, which writes the
+    access line (``--access-log-format``), counts the request against
+    ``--limit-max-requests`` and into the metrics. The server only uses this class when
+    it has an observer, so the plain path pays nothing for these features."""
+
+    def __init__(self, state: ServerState) -> None:
+        super().__init__(state)
+        self._started = 0.0
+        self._sent = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._access = False  # the observer writes the line
+
+    def _on_request(self, request: Request) -> None:
+        self._started = self.loop.time()
+        self._sent = 0
+        super()._on_request(request)
+
+    def send_body(self, data: Any, more_body: Any) -> bool:
+        done = super().send_body(data, more_body)
+        self._sent += len(data)
+        return done
+
+    def finish_response(self) -> None:
+        cycle = self.cycle
+        request = self.request
+        observer = self.state.observer
+        if cycle is not None and request is not None and observer is not None:
+            scope = cycle.scope
+            observer.request_done(scope["client"], scope["method"],
+                                  request.target.decode("latin-1"), scope["http_version"],
+                                  self.writer.status, self.loop.time() - self._started,
+                                  self._sent)
+        super().finish_response()
+
+    def abort_response(self) -> None:
+        observer = self.state.observer
+        if observer is not None and self.cycle is not None:
+            observer.request_failed(self.writer.status if self.head_sent else 500,
+                                    self.loop.time() - self._started)
+        super().abort_response()
+
+    def _protocol_error(self, exc: ProtocolError) -> None:
+        observer = self.state.observer
+        if observer is not None:
+            observer.protocol_error(f"http1_{exc.status}" if exc.status else "http1_close")
+        super()._protocol_error(exc)

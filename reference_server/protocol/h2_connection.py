@@ -37,7 +37,7 @@ from ..websocket import HandshakeError
 from ..websocket.deflate import negotiate_deflate
 from ..websocket.handshake import parse_h2_offer
 from .flow import FlowControl
-from .h2_stream import H2Stream, H2StreamBase, H2WebSocketStream
+from .h2_stream import H2Stream, H2StreamBase, H2WebSocketStream, ObservedH2Stream
 from .http_cycle import RequestCycle
 from .scope import METHODS, ConnectionFacts, build_scope, decode_path
 from .ws_session import WebSocketSession
@@ -62,6 +62,11 @@ class H2Connection(FlowControl):
         self._unflushed = 0
         self._high_water = config.flow_high_water
         self._access = state.access_log.isEnabledFor(20)
+        #: With an observer (observe.py) streams stamp and count, and it logs.
+        self._stream_class = H2Stream
+        if state.observer is not None:
+            self._stream_class = ObservedH2Stream
+            self._access = False
         self._date_value = b""
         self._date_field = b""
         server = config.server_header
@@ -98,7 +103,7 @@ class H2Connection(FlowControl):
                 self.flush()
                 self.close()
                 return None
-            stream = H2Stream(self, 1, head)
+            stream = self._stream_class(self, 1, head)
             self.streams[1] = stream
         else:
             self._arm_idle()
@@ -147,6 +152,9 @@ class H2Connection(FlowControl):
                     self.close()
                     return
             elif kind is ConnectionTerminated:
+                if self.state.observer is not None:
+                    self.state.observer.protocol_error(
+                        "h2_" + frames.ERROR_NAMES.get(event.code, "UNKNOWN"))  # type: ignore[union-attr]
                 self.flush()
                 self._lose_streams()
                 self.close()
@@ -307,7 +315,7 @@ class H2Connection(FlowControl):
     def _serve(self, sid: int, head: RequestHead, end_stream: bool) -> None:
         """Run a request's cycle on stream ``sid``."""
         state = self.state
-        stream = H2Stream(self, sid, head)
+        stream = self._stream_class(self, sid, head)
         self.streams[sid] = stream
         if head.method == b"CONNECT":
             raw_path, query = b"", b""

@@ -344,6 +344,41 @@ class H2Stream(H2StreamBase):
             self.conn.reset_stream(self, frames.INTERNAL_ERROR)
 
 
+class ObservedH2Stream(H2Stream):
+    """An :class:`H2Stream` that stamps its start and counts its body bytes for the
+    server's :class:`~reference_server.observe.Observer` (only used when there is one,
+    so plain streams pay nothing)."""
+
+    def __init__(self, conn: H2Connection, stream_id: int, head: RequestHead) -> None:
+        super().__init__(conn, stream_id, head)
+        self.started = conn.loop.time()
+        self.sent = 0
+
+    def send_body(self, data: Any, more_body: Any) -> bool:
+        done = super().send_body(data, more_body)
+        self.sent += len(data)
+        return done
+
+    def finish_response(self) -> None:
+        cycle = self.cycle
+        observer = self.conn.state.observer
+        if cycle is not None and observer is not None:
+            scope = cycle.scope
+            target = scope["raw_path"].decode("latin-1")
+            if scope["query_string"]:
+                target += "?" + scope["query_string"].decode("latin-1")
+            observer.request_done(scope["client"], scope["method"], target, "2",
+                                  self.status, self.conn.loop.time() - self.started,
+                                  self.sent)
+
+    def abort_response(self) -> None:
+        observer = self.conn.state.observer
+        if observer is not None and not self.closed:
+            observer.request_failed(self.status if self.head_sent else 500,
+                                    self.conn.loop.time() - self.started)
+        super().abort_response()
+
+
 class H2WebSocketStream(H2StreamBase):
     """A WebSocket over an extended CONNECT stream (RFC 8441 §5): the 200 response is the
     accept, DATA carries the RFC 6455 frames, END_STREAM is the TCP close of §7.1.1 and

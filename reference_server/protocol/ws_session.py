@@ -228,6 +228,9 @@ class WebSocketSession(AppInstance):
 
     def _fail(self, code: int, reason: str) -> None:
         """Close right away with ``code`` (no waiting for the client's reply)."""
+        observer = self.state.observer
+        if observer is not None:
+            observer.protocol_error(f"websocket_{code}")
         if not self.transport.closed and self.conn.state == OPEN:
             self.transport.write(self.conn.send_close(code, reason))
         self._set_disconnect(code, reason)

@@ -105,6 +105,14 @@ MAPPING = [
     (["--h2-flood-rate", "6"], "h2_limits", H2Limits(flood_rate=6)),
     (["--h2-reset-burst", "8"], "h2_limits", H2Limits(reset_burst=8)),
     (["--h2-reset-rate", "9"], "h2_limits", H2Limits(reset_rate=9)),
+    (["--backlog", "16"], "backlog", 16),
+    (["--reload"], "reload", True),
+    (["--metrics-port", "9100"], "metrics_port", 9100),
+    (["--metrics-host", "::1"], "metrics_host", "::1"),
+    (["--limit-max-requests", "100"], "limit_max_requests", 100),
+    (["--limit-max-requests-jitter", "10"], "limit_max_requests_jitter", 10),
+    (["--access-log-format", "%(status)d %(bytes)d"], "access_log_format",
+     "%(status)d %(bytes)d"),
 ]
 
 
@@ -148,7 +156,8 @@ def test_uvloop_option():
 def test_every_config_field_has_an_option():
     covered = {field for _, field, _ in MAPPING}
     covered |= {"app", "fd", "ssl_certfile", "ssl_keyfile", "ssl_keyfile_password",
-                "ssl_ca_certs"}
+                "ssl_ca_certs", "env_file", "log_config",  # test_ops_config
+                "reload_dirs", "reload_includes", "reload_excludes"}  # test_reload
     assert covered == {f.name for f in dataclasses.fields(Config)}
 
 
