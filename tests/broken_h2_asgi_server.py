@@ -23,6 +23,9 @@ silent-send      send() after the client reset its stream returns silently
 buffer           send() never waits for the flow-control window
 conn-headers     the app's connection-specific headers go out on h2
 cl-mismatch      a body that disagrees with its Content-Length goes out as is
+empty-ends       an empty body event ends the response, more_body or not
+length-per-event a Content-Length response is reset at its second non-empty body event
+                 (the declared length counted as used up by the first)
 head-body        HEAD, 204 and 304 responses carry the app's body
 no-continue      expect: 100-continue is ignored
 trailers-always  trailers are sent without TE: trailers
@@ -365,6 +368,13 @@ class H2Server:
         self.send_head(stream)
         if stream.no_body:
             data = b""
+        if "empty-ends" in FAULTS and not data:
+            more = False
+        if "length-per-event" in FAULTS and stream.declared is not None and data:
+            if stream.sent:
+                self.conn.reset_stream(stream.sid, 2)
+                return
+            stream.sent = stream.declared - len(data)
         if stream.declared is not None and "cl-mismatch" not in FAULTS:
             data = data[:max(stream.declared - stream.sent, 0)]
         await self.write(stream, data)

@@ -29,6 +29,9 @@ TARGETS: dict[str, list[str]] = {
     "join-cookies": ["test_h2_cookie_fields_stay_separate"],
     "shared-scope": ["test_h2_one_call_per_stream", "test_h2_streams_get_their_own_scope"],
     "cl-mismatch": ["test_h2_content_length_matches_data"],
+    "empty-ends": ["test_h2_body_chunks_concatenate",
+                   "test_h2_body_chunks_counted_against_content_length"],
+    "length-per-event": ["test_h2_body_chunks_counted_against_content_length"],
     "conn-headers": ["test_h2_connection_specific_header_dropped"],
     "head-body": ["test_h2_head_response_has_no_body", "test_h2_no_content_for_204_304"],
     "no-continue": ["test_h2_expect_100_continue"],
@@ -61,6 +64,8 @@ GROUPS = [
     ("no-disconnect", "silent-send", "buffer", "lose-data"),
     ("whole-body", "rst-kills", "no-trailers", "push-anyway"),
     ("no-goaway", "ws-broken"),
+    ("empty-ends",),
+    ("length-per-event",),
 ]
 
 SUITE = ["conformance/suite/test_h2_asgi.py", "conformance/suite/test_h2_asgi_response.py",

@@ -71,6 +71,37 @@ def test_h2_connection_specific_header_dropped(h2probe, name):
         f"the response was {response.status} {response.body!r}")
 
 
+CHUNKS = [b"a", b"", b"bb", b"", b"", b"ccc", b"d" * 3000, b""]
+
+
+def _chunked_response(h2probe: Any, fields: list[tuple[bytes, bytes]]) -> None:
+    body = b"".join(CHUNKS) + b"end"
+    events = [_start(200, fields), *(_body(c, more=True) for c in CHUNKS), _body(b"end")]
+    _, _, response = run(h2probe, _respond(events))
+    assert response.reset is None, (
+        f"the server reset the stream ({error_name(response.reset)}) after "
+        f"{len(response.body)} of {len(body)} body bytes")
+    assert response.body == body, (
+        f"{len(response.body)} body bytes ({response.body[:40]!r}...), not the "
+        f"{len(body)} of the concatenated chunks")
+
+
+@req("HTTP-039")
+def test_h2_body_chunks_concatenate(h2probe):
+    """Over h2 as over HTTP/1.1 the body events' chunks, empty ones included, reach the
+    client concatenated, and an empty chunk ends nothing."""
+    _chunked_response(h2probe, [])
+
+
+@req("HTTP-039")
+def test_h2_body_chunks_counted_against_content_length(h2probe):
+    """The same chunks under a Content-Length for the whole body: the server counts the
+    declared length down across the events (on h2 the length is a field only, RFC 9113
+    §8.1.1), so a body sent in pieces is not cut or reset at its second piece."""
+    length = len(b"".join(CHUNKS) + b"end")
+    _chunked_response(h2probe, [(b"content-length", str(length).encode())])
+
+
 LENGTH_SHAPES = {
     "long": ([_start(200, [(b"content-length", b"5")]), _body(b"hello world")], 5),
     "short": ([_start(200, [(b"content-length", b"10")]), _body(b"hello")], 10),

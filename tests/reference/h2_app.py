@@ -12,6 +12,9 @@ Pure stdlib. By path:
 - ``POST /report?KEY``: keeps the page's results under ``SEEN["report:KEY"]``;
 - ``GET /seen/<key>``: ``SEEN[key]`` as JSON (null when absent);
 - ``/no-read``: ``{}`` without reading the request body (the server discards it);
+- ``/raise``: the app raises before responding, without reading the body (a 500);
+- ``/too-long``: a body of 11 bytes under ``content-length: 5``; the exception ``send()``
+  raised is kept under ``SEEN["too-long"]``;
 - WebSocket ``/ws?KEY``: records the websocket scope's http_version, scheme, the tls
   extension's presence, the client port and the offered extensions under
   ``SEEN["ws:KEY"]``, accepts, and echoes each text message prefixed with ``echo:``.
@@ -128,6 +131,16 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/no-read":
         await _respond(send, b"{}")
+        return
+    if path == "/raise":
+        raise RuntimeError("the app fails before its response (a test of the 500)")
+    if path == "/too-long":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"5")]})
+        try:
+            await send({"type": "http.response.body", "body": b"hello world"})
+        except Exception as exc:  # what the server tells the app
+            SEEN["too-long"] = f"{type(exc).__name__}: {exc}"
         return
     body = await _body(receive)
     if path == "/page":

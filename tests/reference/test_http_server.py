@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hyperframe.frame import DataFrame, WindowUpdateFrame
+from hyperframe.frame import DataFrame, RstStreamFrame, WindowUpdateFrame
 
 from conformance.rawh2 import connect as h2_connect
 from tests.reference.server_process import ServerProcess
@@ -140,3 +140,53 @@ def test_h2_request_body_credit_is_given_back_whole(http_server: ServerProcess) 
     assert response.status == 200
     assert len(json.loads(response.body)["body"]) == 32_768
     assert not [f for f in conn.received if isinstance(f, DataFrame) and f.stream_id != sid]
+
+
+def test_h2_body_beyond_content_length_tells_the_app_by_how_much(
+        http_server: ServerProcess) -> None:
+    """An app that sends 11 bytes under ``content-length: 5`` over h2: the head and the 5
+    declared bytes go out, the stream is reset (RFC 9113 §8.1.1), and the app's send()
+    raises an error that says by how many bytes it overran, which is what its author
+    needs to fix it. Mutation testing found the count in that message computable wrongly,
+    and the head left out before those bytes, both unnoticed (the suite accepts a reset
+    whatever came before it)."""
+    conn = h2_connect("127.0.0.1", http_server.port, timeout=5)
+    try:
+        sid = conn.request("GET", "/too-long")
+        error = conn.stream_error(sid, timeout=5)
+        response = conn.read_stream(conn.request("GET", "/seen/too-long"))
+    finally:
+        conn.abort()
+    assert error.kind == "rst_stream", error.describe()
+    head = conn.decoded.get(sid)
+    assert head and dict(head[0]).get(b":status") == b"200", conn.frame_log
+    sent = b"".join(f.data for f in conn.received
+                    if isinstance(f, DataFrame) and f.stream_id == sid)
+    assert sent == b"hello", conn.frame_log
+    assert json.loads(response.body) == (
+        "InvalidMessage: body exceeds the declared content-length by 6 bytes")
+
+
+def test_h2_500_for_a_failed_app_ends_its_stream(tmp_path: Path) -> None:
+    """The app raises before responding to a request whose body is still coming: over
+    h2 the server answers 500 (asgi.rst, Error Handling) with END_STREAM, and the stream
+    is then done: the client is told to stop sending with RST_STREAM NO_ERROR (RFC 9113
+    §8.1 lets a server do so; the reference server does, as for any early response).
+    Mutation testing found the stream left open after the 500 unnoticed."""
+    srv = ServerProcess(tmp_path, APP)
+    try:
+        conn = h2_connect("127.0.0.1", srv.port, timeout=5)
+        try:
+            sid = conn.new_stream()
+            conn.send_headers(sid, conn.request_headers("POST", "/raise"), end_stream=False)
+            response = conn.read_stream(sid)
+            conn.frames_until(lambda f: isinstance(f, RstStreamFrame) and f.stream_id == sid,
+                              5, "RST_STREAM NO_ERROR after the 500")
+        finally:
+            conn.abort()
+    finally:
+        assert srv.stop() == 0, srv.stderr()
+    assert response.status == 500, response
+    reset = next(f for f in conn.received if isinstance(f, RstStreamFrame))
+    assert reset.error_code == 0, conn.frame_log
+    assert "the app fails before its response" in srv.stderr()
