@@ -190,3 +190,17 @@ def test_h2_500_for_a_failed_app_ends_its_stream(tmp_path: Path) -> None:
     reset = next(f for f in conn.received if isinstance(f, RstStreamFrame))
     assert reset.error_code == 0, conn.frame_log
     assert "the app fails before its response" in srv.stderr()
+
+
+def test_h2_path_that_is_not_utf8_gets_a_whole_400(http_server: ServerProcess) -> None:
+    """A :path whose percent-decoding is not UTF-8 cannot become the scope's ``path``
+    (www.rst: "decoded from UTF-8"), so the reference server answers 400 itself, over h2
+    as over HTTP/1.1, and the answer ends its stream. Mutation testing found the 400 able
+    to leave the stream open (the client waits for a body that never ends) unnoticed."""
+    conn = h2_connect("127.0.0.1", http_server.port, timeout=5)
+    try:
+        response = conn.read_stream(conn.request("GET", "/%ff%fe"))
+    finally:
+        conn.abort()
+    assert response.status == 400, response
+    assert response.body == b"path is not UTF-8\n", response
