@@ -422,6 +422,29 @@ def test_a_failing_app_gets_500_before_the_accept_and_1011_after(accept: bool) -
     assert transport.closed
 
 
+@pytest.mark.parametrize("event", [
+    {"type": "http.response.start", "status": 200},     # an http event (sorts before
+    {"type": "websocket.receive", "text": "x"},          # every websocket.* kind the app
+    {"type": "websocket.connect"},                       # sends), events the app receives,
+    {"type": "websocket.bogus"},                         # one that sorts after them all,
+    {"no": "type"},                                      # and none at all
+])
+def test_invalid_websocket_events_raise_invalid_message(event: dict[str, Any]) -> None:
+    """asgi.rst, Error Handling: an event that is not one the app may send raises
+    (MAIN-014), before the accept too, and the session goes on: the app can still accept.
+    Mutation testing found every kind sorting before ``websocket.accept`` taken for one."""
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        seen.append(await outcome(send, event))
+        await send({"type": "websocket.accept"})
+
+    transport = run_until_idle(lambda: session_for(app))
+    assert seen == ["InvalidMessage"]
+    assert [c[0] for c in transport.calls][:1] == ["accept"], transport.calls
+
+
 def test_the_denial_response_goes_through_the_transport_then_it_closes() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()

@@ -91,6 +91,41 @@ def test_a_head_started_on_a_kept_connection_gets_the_head_timeout(tmp_path: Pat
         assert srv.stop() == 0, srv.stderr()
 
 
+def test_a_trickled_head_is_cut_off_by_the_head_timeout(tmp_path: Path) -> None:
+    """A slow loris: a head that grows by a byte every 0.2 s never completes, and
+    --timeout-request-head bounds the whole head, not the gap between two bytes, so the
+    server answers 408 and closes (RFC 9110 §15.5.9). Mutation testing found each byte
+    able to restart the timer; the suite only rates that non-strict (timeouts are
+    configuration)."""
+    srv = ServerProcess(tmp_path, APP, "--timeout-request-head", "0.5")
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            sock.settimeout(0.2)
+            answer, reset = b"", False
+            for _ in range(50):  # 10 s of trickling at most
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    try:
+                        sock.sendall(b"a")
+                    except OSError:  # closed between our wait and our byte
+                        reset = True
+                        break
+                    continue
+                except ConnectionResetError:  # our byte met the close: the 408 may be lost
+                    reset = True
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+            else:
+                pytest.fail(f"the trickled head was not cut off in 10 s; read {answer!r}")
+        assert answer.startswith(b"HTTP/1.1 408 ") or (reset and not answer), answer
+    finally:
+        assert srv.stop() == 0, srv.stderr()
+
+
 def test_h2_responses_carry_the_server_field(http_server: ServerProcess, tmp_path: Path) -> None:
     """Over HTTP/2 as over HTTP/1.1 a response carries ``server: reference-server``
     unless --no-server-header is given (RFC 9110 §10.2.4 lets an origin server send it).
