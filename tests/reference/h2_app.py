@@ -12,6 +12,7 @@ Pure stdlib. By path:
 - ``POST /report?KEY``: keeps the page's results under ``SEEN["report:KEY"]``;
 - ``GET /seen/<key>``: ``SEEN[key]`` as JSON (null when absent);
 - ``/no-read``: ``{}`` without reading the request body (the server discards it);
+- ``/stream``: three body events of 80 bytes and a last one, ``end``;
 - ``/raise``: the app raises before responding, without reading the body (a 500);
 - ``/too-long``: a body of 11 bytes under ``content-length: 5``; the exception ``send()``
   raised is kept under ``SEEN["too-long"]``;
@@ -131,6 +132,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/no-read":
         await _respond(send, b"{}")
+        return
+    if path == "/stream":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        for n in range(3):
+            await send({"type": "http.response.body", "body": b"chunk %d\n" % n * 10,
+                        "more_body": True})
+        await send({"type": "http.response.body", "body": b"end\n"})
         return
     if path == "/raise":
         raise RuntimeError("the app fails before its response (a test of the 500)")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hyperframe.frame import DataFrame, RstStreamFrame, WindowUpdateFrame
 
+from conformance.rawh2 import Setting
 from conformance.rawh2 import connect as h2_connect
 from tests.reference.server_process import ServerProcess
 
@@ -239,3 +240,33 @@ def test_h2_path_that_is_not_utf8_gets_a_whole_400(http_server: ServerProcess) -
         conn.abort()
     assert response.status == 400, response
     assert response.body == b"path is not UTF-8\n", response
+
+
+def test_h2_streamed_response_through_a_window_of_ten_bytes(
+        http_server: ServerProcess) -> None:
+    """A response streamed in several body events to a client whose stream window is 10
+    bytes: each send() waits for the window (RFC 9113 §6.9), the client opens it a
+    little at a time, and the whole body arrives; meanwhile the server keeps answering
+    on another connection. Mutation testing found the wait for the window able to turn
+    into a loop that never yields once the window opened, freezing the whole server,
+    which the suite saw only as a flaky failure."""
+    conn = h2_connect("127.0.0.1", http_server.port, timeout=5,
+                      settings={Setting.INITIAL_WINDOW_SIZE: 10})
+    try:
+        sid = conn.request("GET", "/stream")
+        expected = b"".join(b"chunk %d\n" % n * 10 for n in range(3)) + b"end\n"
+        for _ in range(2 * (len(expected) // 10 + 1)):  # a DATA frame may carry less
+            if sid in conn.ended_streams:
+                break
+            conn.frames_until(lambda f: isinstance(f, DataFrame) and f.stream_id == sid, 5,
+                              "the next 10 bytes of the streamed response")
+            conn.send_window_update(sid, 10)
+        response = conn.read_stream(sid)
+        other = h2_connect("127.0.0.1", http_server.port, timeout=5)
+        try:
+            assert other.read_stream(other.request("GET", "/other")).status == 200
+        finally:
+            other.abort()
+    finally:
+        conn.abort()
+    assert response.body == expected, response
