@@ -351,10 +351,10 @@ def test_events_after_the_response_are_ignored() -> None:
 
 
 def session_for(app: App, subprotocols: list[str] | None = None,
-                early: bytes = b"") -> tuple[WebSocketSession, FakeWebSocket]:
+                early: bytes = b"", **config: Any) -> tuple[WebSocketSession, FakeWebSocket]:
     transport = FakeWebSocket()
     typed: WebSocketTransport = transport
-    session = WebSocketSession(state_for(app, ws_ping_interval=None), typed,
+    session = WebSocketSession(state_for(app, ws_ping_interval=None, **config), typed,
                                {"type": "websocket", "client": None, "raw_path": b"/",
                                 "query_string": b""}, subprotocols or [], None, early)
     session.start()
@@ -389,6 +389,39 @@ def test_accept_echo_and_the_peer_close() -> None:
     # Our echo (unmasked, §5.1) and the reply to the peer's close (§5.5.1).
     assert transport.written == b"\x81\x02hi" + b"\x88\x02\x03\xe8"
     assert transport.closed
+
+
+def test_bytes_piling_up_before_the_accept_pause_reading_until_accepted() -> None:
+    """A client that sends frames before the app has accepted (a conforming one does not,
+    RFC 6455 §4.1, but the bytes are kept for after the accept) is held back once more
+    than ``flow_high_water`` bytes wait: reading pauses, and the held frames reach the
+    app after the accept. Mutation testing found the pause taken only at exactly the
+    mark, so a client could pile up bytes without bound before the accept."""
+    accept = asyncio.Event()
+    seen: list[Any] = []
+    frame = encode_masked_frame(OP_TEXT, b"x" * 100, b"abcd")  # 106 bytes
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await accept.wait()
+        await send({"type": "websocket.accept"})
+        for _ in range(11):
+            seen.append((await receive())["text"])
+
+    async def main() -> tuple[bool, list[str]]:
+        session, transport = session_for(app, flow_high_water=1000)
+        await settle()
+        for _ in range(11):  # past the 1,000-byte mark at the tenth
+            session.feed(frame)
+        paused = transport.reading_paused
+        accept.set()
+        await settle()
+        return paused, transport.names()
+
+    paused, names = asyncio.run(main())
+    assert paused and "pause_reading" in names, names
+    assert names.index("resume_reading") > names.index("pause_reading"), names
+    assert seen == ["x" * 100] * 11
 
 
 def test_close_before_accept_is_a_403_and_the_app_hears_1006() -> None:

@@ -270,3 +270,21 @@ def test_h2_streamed_response_through_a_window_of_ten_bytes(
     finally:
         conn.abort()
     assert response.body == expected, response
+
+
+def test_h2_idle_connection_closes_after_the_keep_alive_timeout(tmp_path: Path) -> None:
+    """An h2 connection with no stream open for --timeout-keep-alive gets GOAWAY NO_ERROR
+    and is closed (RFC 9113 §6.8 graceful close; the same bound as an idle HTTP/1.1
+    connection), so idle clients cannot hold connections for ever. Mutation testing found
+    the idle deadline pushable past any wait unnoticed by the suite."""
+    srv = ServerProcess(tmp_path, APP, "--timeout-keep-alive", "1.5")
+    try:
+        conn = h2_connect("127.0.0.1", srv.port, timeout=5)
+        try:
+            assert conn.read_stream(conn.request("GET", "/")).status == 200
+            error = conn.connection_error(timeout=10)
+        finally:
+            conn.abort()
+    finally:
+        assert srv.stop() == 0, srv.stderr()
+    assert error.kind == "goaway" and error.code == 0, error.describe()
