@@ -385,6 +385,22 @@ def test_exception_before_accept_is_500(ws_server: Server) -> None:
     assert response.startswith(b"HTTP/1.1 500 "), response
 
 
+def test_access_log_names_the_status_of_a_failed_handshake(tmp_path: Path) -> None:
+    """With --access-log a WebSocket handshake is logged with the status the client got:
+    101 for an accept, 500 when the app failed before deciding (asgi.rst, Error
+    Handling). Mutation testing found the 500 loggable as another status unnoticed."""
+    srv = Server(tmp_path, "--access-log")
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(handshake("/raise-before-accept"))
+            assert read_until_eof(sock).startswith(b"HTTP/1.1 500 ")
+            port = sock.getsockname()[1]
+    finally:
+        assert srv.stop() == 0
+    line = f'127.0.0.1:{port} - "WebSocket /raise-before-accept" 500'
+    assert line in srv.stderr(), srv.stderr()
+
+
 @pytest.mark.parametrize("path,code", [("/raise-after-accept", 1011),
                                        ("/return-after-accept", 1000)])
 def test_app_ending_after_accept_closes(ws_server: Server, path: str, code: int) -> None:
