@@ -38,9 +38,12 @@ def test_startup_and_shutdown_share_state():
 
 
 @pytest.mark.parametrize("mode,expected", [("auto", True), ("on", False)])
-def test_app_without_lifespan(mode, expected):
+def test_app_without_lifespan(mode, expected, caplog):
     """lifespan.rst: an exception on the lifespan scope means "the server must continue";
-    --lifespan on turns it into a startup failure."""
+    --lifespan on turns it into a startup failure. Under auto that exception is how an
+    app says it has no lifespan, so it is logged as such (info, with the exception's
+    text), never as an error with a traceback; mutation testing found it loggable as
+    one unnoticed."""
 
     async def http_only(scope, receive, send):
         raise RuntimeError("only http")
@@ -50,7 +53,17 @@ def test_app_without_lifespan(mode, expected):
         assert await lifespan.startup() is expected
         assert await lifespan.shutdown(1)
 
-    run(main())
+    with caplog.at_level("INFO"):
+        run(main())
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    if mode == "auto":
+        assert not errors, [r.getMessage() for r in errors]
+        assert any("appears unsupported (RuntimeError: only http)" in r.getMessage()
+                   for r in caplog.records), caplog.text
+    else:
+        assert [r.getMessage() for r in errors] == [
+            "Lifespan is required (--lifespan on) but the application does not support "
+            "it: RuntimeError: only http"]
 
 
 def test_app_returning_during_startup_is_unsupported():
