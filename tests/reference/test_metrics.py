@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from reference_server import metrics
+from tests.reference.server_process import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -158,38 +159,15 @@ def test_respond():
 # -- the real server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class Server(ServerProcess):
+    """``metricsapp:app`` from ``tmp`` with a metrics listener on a port of its own."""
 
-
-class Server:
     def __init__(self, tmp: Path, *args: str) -> None:
         (tmp / "metricsapp.py").write_text(APP)
-        self.port = _free_port()
-        self.metrics_port = _free_port()
-        self.stderr_path = tmp / f"server-{self.port}.err"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REFERENCE_SERVER_")}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(tmp)])
-        with open(self.stderr_path, "w") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "reference_server", "metricsapp:app", "--host",
-                 "127.0.0.1", "--port", str(self.port), "--metrics-port",
-                 str(self.metrics_port), "--no-access-log", "--timeout-graceful-shutdown",
-                 "5", *args], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited: {self.stderr_path.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("server did not listen within 15 s")
+        self.metrics_port = free_port()
+        super().__init__(tmp, "metricsapp:app", "--metrics-port", str(self.metrics_port),
+                         *args, cwd=tmp, defaults=("--no-access-log",
+                                                   "--timeout-graceful-shutdown", "5"))
 
     def scrape(self) -> dict[str, float]:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
@@ -207,16 +185,6 @@ class Server:
                 return values
             time.sleep(0.1)
         pytest.fail(f"{what} not seen within {timeout} s: {values}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
 
 def _exchange(port: int, request: bytes) -> bytes:
@@ -295,7 +263,7 @@ def test_process_metrics_port_in_use_is_one_line(tmp_path):
         port = busy.getsockname()[1]
         proc = subprocess.run(
             [sys.executable, "-m", "reference_server", "metricsapp:app", "--port",
-             str(_free_port()), "--metrics-port", str(port)], cwd=tmp_path, env=env,
+             str(free_port()), "--metrics-port", str(port)], cwd=tmp_path, env=env,
             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1
     assert proc.stderr == ("reference-server: error: cannot serve metrics on "
@@ -319,7 +287,7 @@ def test_real_prometheus_scrapes_the_server(tmp_path):
     prometheus = shutil.which("prometheus")
     assert prometheus, "Debian's prometheus package is needed (.ci/run installs it)"
     server = Server(tmp_path, "--workers", "2")
-    prom_port = _free_port()
+    prom_port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"

@@ -24,6 +24,7 @@ from reference_server.cli import env_name, parse_args
 from reference_server.config import DEFAULT_ACCESS_LOG_FORMAT
 from reference_server.envfile import EnvFileError, parse_env
 from reference_server.logs import LogConfigError, apply_log_config
+from tests.reference.server_process import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "reference-server: error: "
@@ -250,64 +251,14 @@ def test_log_config_errors(tmp_path, restore_loggers):
 # -- the real server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``python -m reference_server opsapp:app`` in ``tmp`` with ``args``, ``env``."""
+class Server(ServerProcess):
+    """``python -m reference_server opsapp:app`` in ``tmp`` with ``args``, ``env`` and none
+    of the usual quiet defaults (the options under test include them)."""
 
     def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None,
                  port: int | None = None) -> None:
         (tmp / "opsapp.py").write_text(APP)
-        self.port = port or _free_port()
-        self.stderr_path = tmp / f"server-{self.port}.err"
-        full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("REFERENCE_SERVER_")}
-        full_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(tmp)])
-        full_env.update(env or {})
-        argv = [sys.executable, "-m", "reference_server", "opsapp:app", "--host", "127.0.0.1"]
-        if port is None:
-            argv += ["--port", str(self.port)]
-        with open(self.stderr_path, "w") as stderr:
-            self.proc = subprocess.Popen(argv + list(args), cwd=tmp, env=full_env,
-                                         stdout=subprocess.DEVNULL, stderr=stderr,
-                                         stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited: {self.stderr()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("server did not listen within 15 s")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def wait_for_log(self, pattern: str, timeout: float = 15) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.stderr())
-            if match:
-                return match
-            time.sleep(0.05)
-        pytest.fail(f"{pattern!r} not logged within {timeout} s:\n{self.stderr()}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        super().__init__(tmp, "opsapp:app", *args, env=env, port=port, cwd=tmp, defaults=())
 
 
 def _request(conn: socket.socket, path: str = "/") -> tuple[bytes, bytes]:
@@ -343,7 +294,7 @@ def _pid(body: bytes) -> int:
 def test_process_env_and_env_file(tmp_path):
     """The env file sets the port (a REFERENCE_SERVER_* variable) and the app's own
     variable; the environment sets the access-log format."""
-    port = _free_port()
+    port = free_port()
     (tmp_path / "prod.env").write_text(
         f"REFERENCE_SERVER_PORT={port}\nGREETING='hello env'\n")
     server = Server(tmp_path, "--env-file", "prod.env", port=port,
@@ -398,7 +349,7 @@ def test_process_bad_log_config_is_one_line(tmp_path):
     (tmp_path / "opsapp.py").write_text(APP)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]))
     proc = subprocess.run(
-        [sys.executable, "-m", "reference_server", "opsapp:app", "--port", str(_free_port()),
+        [sys.executable, "-m", "reference_server", "opsapp:app", "--port", str(free_port()),
          "--log-config", str(conf)], cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=30, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2

@@ -5,8 +5,6 @@ does not import. Servers on 127.0.0.1, waits bounded, stopped by PID."""
 from __future__ import annotations
 
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +15,7 @@ import pytest
 
 from reference_server.cli import parse_args
 from reference_server.reload import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, PathFilter
+from tests.reference.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "reference-server: error: "
@@ -105,12 +104,6 @@ def test_reload_without_watchfiles_is_one_line(tmp_path):
                                     "'asgi-conformance[reload]' (or pip install watchfiles)\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(port: int) -> bytes | None:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
@@ -134,15 +127,6 @@ def _wait_body(port: int, expected: bytes, log: Path, timeout: float = 30) -> No
     pytest.fail(f"expected {expected!r}, got {body!r} within {timeout} s:\n{log.read_text()}")
 
 
-def _wait_log(log: Path, pattern: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if re.search(pattern, log.read_text()):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{pattern!r} not logged within {timeout} s:\n{log.read_text()}")
-
-
 def test_process_reload_picks_up_an_edit(tmp_path):
     """Edit the app: the new text is served. Break it: the old text goes on being served
     and the failure is logged. Fix it: served again. A file outside --reload-include
@@ -151,37 +135,27 @@ def test_process_reload_picks_up_an_edit(tmp_path):
     app_dir.mkdir()
     app_file = app_dir / "rapp.py"
     app_file.write_text(APP.format(message="first version"))
-    port = _free_port()
-    log = tmp_path / "server.err"
-    with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reference_server", "rapp:app", "--host", "127.0.0.1",
-             "--port", str(port), "--reload", "--reload-dir", str(app_dir),
-             "--no-access-log", "--timeout-graceful-shutdown", "5"],
-            cwd=app_dir, env=_env(app_dir), stdout=subprocess.DEVNULL, stderr=err,
-            stdin=subprocess.DEVNULL)
+    server = ServerProcess(tmp_path, "rapp:app", "--reload", "--reload-dir", str(app_dir),
+                           cwd=app_dir, defaults=("--no-access-log",
+                                                  "--timeout-graceful-shutdown", "5"))
+    port, log = server.port, server.stderr_path
     try:
         _wait_body(port, b"first version", log)
-        _wait_log(log, r"Watching .* for changes")
+        server.wait_for_log(r"Watching .* for changes", 30)
         app_file.write_text(APP.format(message="second"))
         _wait_body(port, b"second", log)
         app_file.write_text(APP.format(message="broken") + "\nthis is not python(\n")
-        _wait_log(log, r"New worker \d+ exited with 1 before serving; the old workers keep")
+        server.wait_for_log(r"New worker \d+ exited with 1 before serving; the old workers "
+                            r"keep", 30)
         assert _get(port) == b"second"
         app_file.write_text(APP.format(message="fixed again"))
         _wait_body(port, b"fixed again", log)
         (app_dir / "notes.txt").write_text("not code")
         app_file.write_text(APP.format(message="last"))
         _wait_body(port, b"last", log)
-        assert proc.poll() is None
+        assert server.proc.poll() is None
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-    assert proc.returncode == 0, log.read_text()
+        code = server.stop()
+    assert code == 0, log.read_text()
     assert "notes.txt" not in log.read_text()  # not a *.py file: no reload for it
     assert "Traceback" not in log.read_text()
