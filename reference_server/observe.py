@@ -77,16 +77,12 @@ class Observer:
                 "client": f"{client[0]}:{client[1]}" if client else "-", "method": method,
                 "path": path, "http_version": http_version, "status": status,
                 "duration": duration, "bytes": nbytes})
-        if self.metrics is not None:
-            self.metrics.request_done(status, duration)
-        if self.requests_left is not None:
-            self.requests_left -= 1
-            if self.requests_left == 0:
-                self.on_budget_spent()
+        self.request_failed(status, duration)
 
     def request_failed(self, status: int, duration: float) -> None:
         """The application failed (500, or a reset after the head went out): counted,
-        not logged (the access log never had a line for it; the error log has)."""
+        not logged (the access log never had a line for it; the error log has). Also the
+        counting half of :meth:`request_done`."""
         if self.metrics is not None:
             self.metrics.request_done(status, duration)
         if self.requests_left is not None:
