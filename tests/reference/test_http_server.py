@@ -184,8 +184,8 @@ def test_h2_body_beyond_content_length_tells_the_app_by_how_much(
     declared bytes go out, the stream is reset (RFC 9113 §8.1.1), and the app's send()
     raises an error that says by how many bytes it overran, which is what its author
     needs to fix it. Mutation testing found the count in that message computable wrongly,
-    and the head left out before those bytes, both unnoticed (the suite accepts a reset
-    whatever came before it)."""
+    and the declared bytes left unsent before the reset, both unnoticed (the suite
+    accepts a reset whatever came before it)."""
     conn = h2_connect("127.0.0.1", http_server.port, timeout=5)
     try:
         sid = conn.request("GET", "/too-long")
