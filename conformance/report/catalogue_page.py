@@ -105,9 +105,8 @@ LEGEND = (
     "Per server, the verdicts of the requirement's cases in the committed baseline "
     "`baselines/<server>.json` (the verdicts CI gates on): one word when every case got "
     "it, otherwise the count of each, worst first. *not run*: no committed baseline for "
-    "that server (the reference server keeps none: CI requires it to pass every case "
-    "outright, `pytest --server=reference`), or a case newer than the baseline, or one "
-    "only `--autobahn-performance` runs."
+    "that server, or a case newer than the baseline, or one only `--autobahn-performance` "
+    "runs."
 )
 
 
