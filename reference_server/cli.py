@@ -382,6 +382,31 @@ def build_parser() -> argparse.ArgumentParser:
 # -- checks argparse cannot express ---------------------------------------------------------
 
 
+def options_table() -> str:
+    """Every option of ``--help`` as a Markdown table, by group: README's "Every option"
+    block is this text (``tests/reference/test_cli.py`` fails when they differ), so the
+    README's table is as complete as ``--help`` by construction. Regenerate it with
+    ``python3 -c "from reference_server.cli import options_table; print(options_table())"``."""
+    parser = build_parser()
+    rows = ["| option | what it does (default) |", "|---|---|"]
+    for group in parser._action_groups:
+        actions = [a for a in group._group_actions
+                   if a.option_strings and a.help != argparse.SUPPRESS
+                   and not isinstance(a, argparse._HelpAction | argparse._VersionAction)]
+        if not actions:
+            continue
+        rows.append(f"| **{group.title}** | |")
+        for action in actions:
+            metavar = action.metavar or (action.dest.upper() if action.nargs != 0 else "")
+            if action.choices is not None and action.metavar is None:
+                metavar = "{" + ",".join(str(c) for c in action.choices) + "}"
+            flags = ", ".join(f"`{flag}{f' {metavar}' if metavar and action.nargs != 0 else ''}`"
+                              for flag in action.option_strings)
+            text = (action.help or "") % {"prog": PROG, "default": action.default}
+            rows.append(f"| {flags} | {text.replace('|', chr(92) + '|')} |")
+    return "\n".join(rows)
+
+
 def _fail(message: str) -> NoReturn:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(2)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reference_server import __version__
-from reference_server.cli import _check_tls, build_parser, main, parse_args
+from reference_server.cli import _check_tls, build_parser, main, options_table, parse_args
 from reference_server.config import Config
 from reference_server.http2.limits import H2Limits
 from reference_server.http11.limits import Limits
@@ -630,3 +630,18 @@ def test_level_above_info_silences_access_lines(loggers):
 def test_unknown_log_level(loggers):
     with pytest.raises(ValueError, match="unknown log level 'loud'"):
         configure_logging("loud", True)
+
+
+def test_readme_lists_every_option_as_help_gives_it() -> None:
+    """README's "Every option" table is ``options_table()``: every option of --help, with
+    its help and default, so the README cannot miss one or drift from the parser."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- options:")
+    body = readme[readme.index("\n", start) + 1:readme.index("\n<!-- /options -->")]
+    assert body == options_table(), (
+        'README\'s option table is stale: python3 -c "from reference_server.cli import '
+        'options_table; print(options_table())" gives the current one')
+    for action in build_parser()._actions:
+        for flag in action.option_strings:
+            if flag not in ("-h", "--help", "--version"):
+                assert f"`{flag}" in body, flag
