@@ -198,6 +198,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SELECTED_KEY] = parse_requirements(values) if values else None
     except SelectionError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if values and config.getoption("--write-baseline"):
+        # A baseline records every case; one written from a selection would make every
+        # other case "missing" at the next gated run.
+        raise pytest.UsageError("--write-baseline records every case's verdict; run it "
+                                "without --requirement")
     explicit = (config.getoption("--server") is not None
                 or config.getoption("--server-cmd") is not None)
     if explicit and config.args_source != pytest.Config.ArgsSource.ARGS:

@@ -68,3 +68,13 @@ def test_a_selection_that_leaves_nothing_is_an_error(pytester, workers):
     shown.fnmatch_lines(["ERROR: --requirement HTTP-046: no collected case judges "
                          "that requirement*nothing was run"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_baseline_is_not_written_from_a_selection(pytester):
+    """A baseline written from one requirement's cases would call every other case
+    missing at the next gated run: refused before anything runs."""
+    result = run(pytester, "--server=reference", "--requirement", "HTTP-046",
+                 "--write-baseline", "b.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--write-baseline records every case's verdict" in result.stderr.str()
+    assert not (pytester.path / "b.json").exists()
