@@ -39,7 +39,7 @@ from ..websocket.handshake import parse_h2_offer
 from .flow import FlowControl
 from .h2_stream import H2Stream, H2StreamBase, H2WebSocketStream, ObservedH2Stream
 from .http_cycle import RequestCycle
-from .scope import METHODS, ConnectionFacts, build_scope, decode_path
+from .scope import METHODS, ConnectionFacts, build_scope, decode_path, request_target
 from .ws_session import WebSocketSession
 
 if TYPE_CHECKING:
@@ -264,12 +264,9 @@ class H2Connection(FlowControl):
         if self._access and stream.cycle is not None:
             scope = stream.cycle.scope
             client = scope["client"]
-            target = scope["raw_path"].decode("latin-1")
-            if scope["query_string"]:
-                target += "?" + scope["query_string"].decode("latin-1")
             self.state.access_log.info(
                 '%s - "%s %s HTTP/2" %d', f"{client[0]}:{client[1]}" if client else "-",
-                scope["method"], target, stream.status)
+                scope["method"], request_target(scope), stream.status)
 
     # -- idle connections ------------------------------------------------------------------------
 

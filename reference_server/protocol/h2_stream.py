@@ -36,6 +36,7 @@ from ..http2.fields import (
 )
 from ..http11 import LocalProtocolError
 from ..http11.grammar import check_fields, check_links
+from .scope import request_target
 
 if TYPE_CHECKING:
     from .h2_connection import H2Connection
@@ -360,15 +361,13 @@ class ObservedH2Stream(H2Stream):
         return done
 
     def finish_response(self) -> None:
+        # Not H2Stream's: the observer writes the access line (--access-log-format).
         cycle = self.cycle
         observer = self.conn.state.observer
         if cycle is not None and observer is not None:
             scope = cycle.scope
-            target = scope["raw_path"].decode("latin-1")
-            if scope["query_string"]:
-                target += "?" + scope["query_string"].decode("latin-1")
-            observer.request_done(scope["client"], scope["method"], target, "2",
-                                  self.status, self.conn.loop.time() - self.started,
+            observer.request_done(scope["client"], scope["method"], request_target(scope),
+                                  "2", self.status, self.conn.loop.time() - self.started,
                                   self.sent)
 
     def abort_response(self) -> None:

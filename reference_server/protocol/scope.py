@@ -81,6 +81,15 @@ def decode_path(raw_path: bytes) -> str:
     return raw_path.decode("ascii")
 
 
+def request_target(scope: dict[str, Any]) -> str:
+    """The request target as the client sent it (raw path, then ``?query`` when there is
+    one), for access-log lines: a scope keeps the two apart."""
+    target: str = scope["raw_path"].decode("latin-1")
+    if scope["query_string"]:
+        target += "?" + scope["query_string"].decode("latin-1")
+    return target
+
+
 def build_scope(kind: str, state: ServerState, facts: ConnectionFacts, http_version: str,
                 method: str | None, path: str, raw_path: bytes, query_string: bytes,
                 headers: list[tuple[bytes, bytes]], proxy_fields: list[tuple[bytes, bytes]],

@@ -47,6 +47,7 @@ from ..websocket import (
 from ..websocket import Message as WSMessage
 from ..websocket.deflate import PerMessageDeflate
 from .instance import AppInstance
+from .scope import request_target
 
 if TYPE_CHECKING:
     from ..state import ServerState
@@ -101,11 +102,8 @@ class WebSocketSession(AppInstance):
         if log.isEnabledFor(20):
             scope = self.scope
             client = scope["client"]
-            target = scope["raw_path"].decode("latin-1")
-            if scope["query_string"]:
-                target += "?" + scope["query_string"].decode("latin-1")
             log.info('%s - "WebSocket %s" %d', f"{client[0]}:{client[1]}" if client else "-",
-                     target, status)
+                     request_target(scope), status)
 
     # -- events from the transport --------------------------------------------------------
 
